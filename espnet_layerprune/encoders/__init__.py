@@ -1,0 +1,1 @@
+"""Prunable encoders (ESPnet encoders with run-time pruning and stochastic depth)."""

@@ -1,0 +1,118 @@
+"""Block forward passes with one scale per prunable unit.
+
+ESPnet's ``EncoderLayer`` (transformer) and conformer ``EncoderLayer`` decide
+stochastic depth inside the layer, for the whole block. Here the encoder decides
+(:mod:`espnet_layerprune.encoders.prunable`) and passes a scale per unit:
+
+* ``0.0``: the unit is skipped, ``x = x`` (nothing is computed);
+* ``1.0``: the unit runs as in the stock layer (bit-identical in eval);
+* another float or a tensor: the residual branch is multiplied by it
+  (stochastic-depth rescaling ``1/(1-p)``, or a learned gate).
+
+These functions reuse the stock layers' sub-modules, so parameter names and
+checkpoints are unchanged. The arithmetic mirrors the stock ``forward`` methods
+(without the incremental-decoding cache, which CTC encoders do not use).
+"""
+
+from typing import Sequence
+
+import torch
+
+
+def _residual(residual, branch, scale):
+    if isinstance(scale, float) and scale == 1.0:
+        return residual + branch
+    return residual + scale * branch
+
+
+def transformer_block(layer, x: torch.Tensor, mask: torch.Tensor, scales: Sequence):
+    """One ``espnet2 ... transformer.encoder_layer.EncoderLayer`` with unit scales.
+
+    Args:
+        layer: The stock transformer encoder layer (its sub-modules are used).
+        x: ``(B, T, D)`` input.
+        mask: ``(B, 1, T)`` mask.
+        scales: ``(mhsa_scale, ffn_scale)``.
+    """
+    att_scale, ff_scale = scales
+    if not _skipped(att_scale):
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm1(x)
+        if layer.concat_after:
+            branch = layer.concat_linear(
+                torch.cat((x, layer.self_attn(x, x, x, mask)), dim=-1)
+            )
+        else:
+            branch = layer.dropout(layer.self_attn(x, x, x, mask))
+        x = _residual(residual, branch, att_scale)
+        if not layer.normalize_before:
+            x = layer.norm1(x)
+    if not _skipped(ff_scale):
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm2(x)
+        ff_out = layer.feed_forward(x, mask) if layer.apply_ff_mask else layer.feed_forward(x)
+        x = _residual(residual, layer.dropout(ff_out), ff_scale)
+        if not layer.normalize_before:
+            x = layer.norm2(x)
+    return x
+
+
+def conformer_block(layer, x, pos_emb, mask: torch.Tensor, scales: Sequence):
+    """One conformer ``EncoderLayer`` with scales for (FFN1, MHSA, conv, FFN2).
+
+    A unit the configuration does not have (no macaron FFN, no conv module) is
+    absent whatever its scale. The block's final LayerNorm always runs when any
+    unit of the block runs.
+    """
+    ffn1, mhsa, conv, ffn2 = scales
+    if layer.feed_forward_macaron is not None and not _skipped(ffn1):
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm_ff_macaron(x)
+        x = _residual(
+            residual, layer.ff_scale * layer.dropout(layer.feed_forward_macaron(x)), ffn1
+        )
+        if not layer.normalize_before:
+            x = layer.norm_ff_macaron(x)
+    if not _skipped(mhsa):
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm_mha(x)
+        if pos_emb is not None:
+            x_att = layer.self_attn(x, x, x, pos_emb, mask)
+        else:
+            x_att = layer.self_attn(x, x, x, mask)
+        if layer.concat_after:
+            branch = layer.concat_linear(torch.cat((x, x_att), dim=-1))
+        else:
+            branch = layer.dropout(x_att)
+        x = _residual(residual, branch, mhsa)
+        if not layer.normalize_before:
+            x = layer.norm_mha(x)
+    if layer.conv_module is not None and not _skipped(conv):
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm_conv(x)
+        if getattr(layer, "_conv_takes_mask", False):
+            x_conv = layer.conv_module(x, mask_pad=mask)
+        else:
+            x_conv = layer.conv_module(x)
+        x = _residual(residual, layer.dropout(x_conv), conv)
+        if not layer.normalize_before:
+            x = layer.norm_conv(x)
+    if not _skipped(ffn2):
+        residual = x
+        if layer.normalize_before:
+            x = layer.norm_ff(x)
+        x = _residual(residual, layer.ff_scale * layer.dropout(layer.feed_forward(x)), ffn2)
+        if not layer.normalize_before:
+            x = layer.norm_ff(x)
+    if layer.conv_module is not None:
+        x = layer.norm_final(x)
+    return x
+
+
+def _skipped(scale) -> bool:
+    return isinstance(scale, float) and scale == 0.0
