@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# synth_en: offline synthesized English, one supernet, decoded at several depths.
+#
+#   ./run.sh                                  # everything, default size
+#   ./run.sh --stage 5 --prune_depths "12 6"  # re-decode only
+#   ./run.sh --train_config conf/train_baseline.yaml
+#
+# Stages: 1 corpus, 2 token list, 3 collect stats, 4 train, 5 decode per depth,
+#         6 score (jiwer), 7 RESULTS.md + plot.
+# With --asr_sh PATH/TO/espnet/egs2/TEMPLATE/asr1/asr.sh, stages 2-6 run through
+# ESPnet's own asr.sh instead (see local/asr_sh.sh).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stage=1
+stop_stage=7
+train_hours=0.5          # hours of synthesized training audio
+dev_utts=150
+test_utts=300
+seed=0
+nj=2                     # corpus generation workers
+token_type=bpe           # bpe or char
+nbpe=256
+train_config=conf/train_supernet.yaml
+decode_config=conf/decode_ctc.yaml
+prune_depths="12 9 6 3"  # encoder depths to decode at
+inference_model=valid.loss.ave.pth
+max_epoch=""             # override the config's max_epoch (e.g. 1 for a smoke run)
+data_dir=data
+exp_dir=exp
+asr_sh=""                # path to ESPnet's egs2/TEMPLATE/asr1/asr.sh (optional)
+ngpu=0
+
+. ./path.sh
+. local/parse_options.sh
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0")) $*"; }
+stage_start=0
+begin() { stage_start=$(date +%s); log "stage $1: $2"; }
+finish() { log "stage $1 done in $(( $(date +%s) - stage_start )) s"; }
+
+case "${token_type}" in bpe|char) ;; *) echo "error: --token_type must be bpe or char, got ${token_type}" >&2; exit 1 ;; esac
+[ -f "${train_config}" ] || { echo "error: --train_config ${train_config} not found" >&2; exit 1; }
+for d in ${prune_depths}; do
+  [[ "${d}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_depths must be integers >= 1, got '${d}'" >&2; exit 1; }
+done
+
+if [ -n "${asr_sh}" ]; then
+  exec local/asr_sh.sh --asr_sh "${asr_sh}" --stage "${stage}" --stop_stage "${stop_stage}" \
+    --train_config "${train_config}" --prune_depths "${prune_depths}" --data_dir "${data_dir}" \
+    --train_hours "${train_hours}" --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}"
+fi
+
+token_tag=${token_type}; [ "${token_type}" = bpe ] && token_tag=bpe${nbpe}
+token_dir=${data_dir}/token_list/${token_tag}
+token_list=${token_dir}/tokens.txt
+bpemodel=${token_dir}/bpe.model
+tag=$(basename "${train_config}" .yaml)${max_epoch:+_ep${max_epoch}}
+stats_dir=${exp_dir}/asr_stats_${token_tag}
+asr_dir=${exp_dir}/asr_${tag}_${token_tag}
+decode_tag=decode_$(basename "${decode_config}" .yaml)_$(basename "${inference_model}" .pth)
+token_args=(--token_type "${token_type}" --token_list "${token_list}")
+[ "${token_type}" = bpe ] && token_args+=(--bpemodel "${bpemodel}")
+
+if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+  begin 1 "synthesize the corpus into ${data_dir} (${train_hours} h train)"
+  ${python} -m espnet_layerprune.corpus.make --out_dir "${data_dir}" --train_hours "${train_hours}" \
+    --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
+  finish 1
+fi
+
+if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+  begin 2 "token list (${token_tag})"
+  mkdir -p "${token_dir}"
+  if [ "${token_type}" = bpe ]; then
+    ${python} local/spm_train.py --text "${data_dir}/train/text" --model_prefix "${token_dir}/bpe" --vocab_size "${nbpe}"
+  fi
+  bpe_args=(); [ "${token_type}" = bpe ] && bpe_args=(--bpemodel "${bpemodel}")
+  ${python} -m espnet2.bin.tokenize_text --token_type "${token_type}" "${bpe_args[@]}" \
+    --input "${data_dir}/train/text" --output "${token_list}" --field 2- --cleaner none \
+    --write_vocabulary true --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
+  log "$(wc -l < "${token_list}") tokens in ${token_list}"
+  finish 2
+fi
+
+data_args() {  # data options shared by collect-stats and training
+  echo --train_data_path_and_name_and_type "${data_dir}/train/wav.scp,speech,sound" \
+       --train_data_path_and_name_and_type "${data_dir}/train/text,text,text" \
+       --valid_data_path_and_name_and_type "${data_dir}/dev/wav.scp,speech,sound" \
+       --valid_data_path_and_name_and_type "${data_dir}/dev/text,text,text"
+}
+
+if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+  begin 3 "collect feature statistics into ${stats_dir}"
+  mkdir -p "${stats_dir}/logdir"
+  # shellcheck disable=SC2046
+  ${python} -m espnet_layerprune.bin.asr_train --collect_stats true --use_preprocessor true \
+    "${token_args[@]}" --config "${train_config}" --output_dir "${stats_dir}" --ngpu 0 --normalize none \
+    --train_shape_file "${data_dir}/train/wav.scp" --valid_shape_file "${data_dir}/dev/wav.scp" \
+    $(data_args) > "${stats_dir}/logdir/stats.log" 2>&1 \
+    || { tail -n 30 "${stats_dir}/logdir/stats.log" >&2; exit 1; }
+  n_tokens=$(wc -l < "${token_list}")
+  for split in train valid; do
+    awk -v N="${n_tokens}" '{ print $0 "," N }' "${stats_dir}/${split}/text_shape" > "${stats_dir}/${split}/text_shape.${token_tag}"
+  done
+  finish 3
+fi
+
+if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+  begin 4 "train ${train_config} into ${asr_dir} (log: ${asr_dir}/train.log)"
+  mkdir -p "${asr_dir}"
+  extra=(); [ -n "${max_epoch}" ] && extra+=(--max_epoch "${max_epoch}")
+  # --resume true: an interrupted run continues from its last finished epoch.
+  # shellcheck disable=SC2046
+  ${python} -m espnet_layerprune.bin.asr_train --use_preprocessor true "${token_args[@]}" \
+    --config "${train_config}" --output_dir "${asr_dir}" --ngpu "${ngpu}" --resume true \
+    --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
+    --train_shape_file "${stats_dir}/train/speech_shape" --train_shape_file "${stats_dir}/train/text_shape.${token_tag}" \
+    --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape.${token_tag}" \
+    $(data_args) "${extra[@]}" >> "${asr_dir}/train.log" 2>&1 &
+  train_pid=$!
+  # One progress line per finished epoch while training runs.
+  seen=0
+  while kill -0 "${train_pid}" 2>/dev/null; do
+    sleep 5
+    now=$(grep -c "epoch results" "${asr_dir}/train.log" 2>/dev/null || true)
+    if [ "${now:-0}" -gt "${seen}" ]; then
+      grep -h "epoch results" "${asr_dir}/train.log" | awk -v s="${seen}" 'NR > s' \
+        | sed -E 's/.*INFO: ([0-9]+epoch) results: \[train\].* loss=([0-9.]+),.*\[valid\].* cer_ctc=([0-9.]+),.* loss=([0-9.]+), time=.*/\1: train loss \2, valid loss \4, valid CER (final layer) \3/' \
+        | while read -r line; do log "${line}"; done
+      seen=${now}
+    fi
+  done
+  wait "${train_pid}" || { tail -n 30 "${asr_dir}/train.log" >&2; exit 1; }
+  finish 4
+fi
+
+if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+  begin 5 "decode test at depths ${prune_depths} with ${inference_model}"
+  for depth in ${prune_depths}; do
+    out=${asr_dir}/${decode_tag}/test/depth${depth}
+    if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
+      log "depth ${depth}: already decoded in ${out}, skipping"; continue
+    fi
+    rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
+    start=$(date +%s)
+    ${python} -m espnet_layerprune.bin.asr_inference --config "${decode_config}" --ngpu "${ngpu}" \
+      --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
+      --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
+      --output_dir "${out}.tmp" --prune_depth "${depth}" > "${out}.tmp.log" 2>&1 \
+      || { tail -n 30 "${out}.tmp.log" >&2; exit 1; }
+    rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
+    log "depth ${depth}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
+  done
+  finish 5
+fi
+
+if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+  begin 6 "score with jiwer"
+  for depth in ${prune_depths}; do
+    out=${asr_dir}/${decode_tag}/test/depth${depth}
+    ${python} local/score.py --ref "${data_dir}/test/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
+  done
+  finish 6
+fi
+
+if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+  begin 7 "write ${asr_dir}/RESULTS.md"
+  ${python} local/report.py --decode_dir "${asr_dir}/${decode_tag}/test" --wav_scp "${data_dir}/test/wav.scp" \
+    --train_config "${train_config}" --out "${asr_dir}/RESULTS.md"
+  finish 7
+fi
+log "all requested stages finished"

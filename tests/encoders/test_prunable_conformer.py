@@ -1,0 +1,187 @@
+"""Specification of the prunable conformer encoder against ESPnet's own."""
+
+import pytest
+import torch
+from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
+
+from espnet_layerprune.encoders.prunable_conformer import PrunableConformerEncoder
+
+SMALL = dict(
+    input_size=20,
+    output_size=16,
+    attention_heads=2,
+    linear_units=24,
+    num_blocks=3,
+    cnn_module_kernel=5,
+    macaron_style=True,
+)
+
+
+def _inputs(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(2, 40, 20, generator=g), torch.tensor([40, 29])
+
+
+def _pair(extra_stock=None, **extra):
+    stock_conf = {**SMALL, **(extra_stock or {})}
+    torch.manual_seed(0)
+    stock = ConformerEncoder(**stock_conf)
+    ours = PrunableConformerEncoder(**stock_conf, **extra)
+    ours.load_state_dict(stock.state_dict(), strict=True)
+    return stock.eval(), ours.eval()
+
+
+def test_is_registered_under_its_yaml_name():
+    import espnet_layerprune  # noqa: F401
+    from espnet2.tasks.asr import encoder_choices
+
+    assert encoder_choices.get_class("prunable_conformer") is PrunableConformerEncoder
+
+
+def test_units_are_the_four_submodules_of_each_block():
+    enc = PrunableConformerEncoder(**SMALL)
+    assert enc.unit_names == ("ffn1", "mhsa", "conv", "ffn2")
+    assert enc.num_units == 12
+    assert enc.unit_labels()[:5] == ["L1.ffn1", "L1.mhsa", "L1.conv", "L1.ffn2", "L2.ffn1"]
+
+
+def test_absent_submodules_are_not_units():
+    enc = PrunableConformerEncoder(**{**SMALL, "macaron_style": False})
+    assert enc.unit_names == ("mhsa", "conv", "ffn2") and enc.num_units == 9
+    enc = PrunableConformerEncoder(**{**SMALL, "use_cnn_module": False})
+    assert enc.unit_names == ("ffn1", "mhsa", "ffn2")
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        {},  # legacy rel_pos, macaron
+        {"rel_pos_type": "latest"},
+        {"pos_enc_layer_type": "abs_pos", "selfattention_layer_type": "selfattn"},
+        {"macaron_style": False, "input_layer": "linear"},
+        {"use_cnn_module": False, "normalize_before": False, "concat_after": True},
+    ],
+)
+def test_full_size_eval_equals_stock_bitwise_and_loads_strict(conf):
+    stock, ours = _pair(conf, stochastic_depth_rate=0.5)
+    assert list(stock.state_dict()) == list(ours.state_dict())
+    x, lens = _inputs()
+    ys, ls, _ = stock(x, lens)
+    yo, lo, _ = ours(x, lens)
+    assert torch.equal(ys, yo) and torch.equal(ls, lo)
+
+
+def test_intermediate_outputs_equal_stock():
+    stock, ours = _pair({"interctc_layer_idx": [1, 2]})
+    x, lens = _inputs()
+    (ys, inter_s), _, _ = stock(x, lens)
+    (yo, inter_o), _, _ = ours(x, lens)
+    assert torch.equal(ys, yo)
+    assert [i for i, _ in inter_s] == [i for i, _ in inter_o] == [1, 2]
+    assert all(torch.equal(a, b) for (_, a), (_, b) in zip(inter_s, inter_o))
+
+
+class _Zero(torch.nn.Module):
+    """Stands in for a sub-module whose output is zero: ``x + 0 = x``."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args, **kwargs):
+        out = self.module(*args, **kwargs)
+        return torch.zeros_like(out[0] if isinstance(out, tuple) else out)
+
+
+@pytest.mark.parametrize(
+    "unit,attr", [(5, "feed_forward_macaron"), (6, "self_attn"), (7, "conv_module"), (8, "feed_forward")]
+)
+def test_pruned_unit_equals_stock_with_that_submodule_silenced(unit, attr):
+    stock, ours = _pair()
+    layer = stock.encoders[1]  # units 5..8 are block 2's
+    setattr(layer, attr, _Zero(getattr(layer, attr)))
+    layer._conv_takes_mask = False if attr == "conv_module" else layer._conv_takes_mask
+    ours.keep_units([u for u in range(1, 13) if u != unit])
+    x, lens = _inputs(1)
+    assert ours.kept_layers == (1, 2, 3)
+    assert torch.equal(ours(x, lens)[0], stock(x, lens)[0])
+
+
+def test_pruned_block_equals_stock_without_it():
+    _, ours = _pair()
+    small = ConformerEncoder(**{**SMALL, "num_blocks": 2}).eval()
+    state = {}
+    for k, v in ours.state_dict().items():
+        if k.startswith("encoders."):
+            _, idx, rest = k.split(".", 2)
+            if idx != "1":
+                state[f"encoders.{0 if idx == '0' else 1}.{rest}"] = v
+        else:
+            state[k] = v
+    small.load_state_dict(state, strict=True)
+    x, lens = _inputs(2)
+    ours.keep_units([1, 2, 3, 4, 9, 10, 11, 12])
+    assert ours.kept_layers == (1, 3)
+    assert torch.equal(ours(x, lens)[0], small(x, lens)[0])
+
+
+def test_prune_units_and_prune_layers_from_construction():
+    enc = PrunableConformerEncoder(**SMALL, prune_units=[1, 2, 6, 12])
+    assert enc.kept_units == (1, 2, 6, 12) and enc.kept_layers == (1, 2, 3)
+    enc = PrunableConformerEncoder(**SMALL, prune_layers=[2])
+    assert enc.kept_units == (5, 6, 7, 8)
+
+
+def test_stock_layers_do_not_skip_on_their_own():
+    enc = PrunableConformerEncoder(**SMALL, stochastic_depth_rate=0.4)
+    assert all(layer.stochastic_depth_rate == 0.0 for layer in enc.encoders)
+    assert enc._unit_drop_probs == pytest.approx([0.4] * 12)
+
+
+def test_stochastic_depth_skips_units_independently_and_rescales():
+    torch.manual_seed(0)
+    enc = PrunableConformerEncoder(**SMALL, stochastic_depth_rate=0.5, dropout_rate=0.0).train()
+    calls = []
+    for layer in enc.encoders:
+        layer.conv_module.register_forward_hook(lambda m, a, o: calls.append(1))
+    x, lens = _inputs()
+    patterns = set()
+    for _ in range(20):
+        enc(x, lens)
+        assert set(enc.last_unit_scales) <= {0.0, 2.0}
+        patterns.add(tuple(s == 0.0 for s in enc.last_unit_scales[:4]))
+    assert 0 < len(calls) < 20 * 3
+    assert len(patterns) > 2  # units of one block are not skipped together
+
+
+def test_stochastic_depth_is_inert_in_eval():
+    stock, ours = _pair(stochastic_depth_rate=0.9, stochastic_depth_schedule="linear")
+    x, lens = _inputs()
+    assert torch.equal(ours(x, lens)[0], stock(x, lens)[0])
+    assert set(ours.last_unit_scales) == {1.0}
+
+
+def test_gates_scale_units_and_carry_gradients():
+    _, ours = _pair()
+    gates = torch.ones(12, requires_grad=True)
+    x, lens = _inputs()
+    with ours.unit_control(gates=gates * torch.tensor([0.0] + [1.0] * 11)):
+        ours(x, lens)[0].sum().backward()
+    assert gates.grad is not None and gates.grad[0] != 0  # a zero gate still learns
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(ctc_trim=True), "ctc_trim: true is not supported with pruning"),
+        (dict(stochastic_depth_rate=1.0), r"stochastic_depth_rate must be in \[0, 1\)"),
+        (dict(stochastic_depth_rate=[0.1]), "one value per layer"),
+        (dict(layer_drop_rate=0.1, stochastic_depth_rate=0.1), "not both"),
+        (dict(interctc_layer_idx=[3]), r"interctc_layer_idx entries must be in \[1, 2\]"),
+        (dict(prune_units=[13]), r"must be in \[1, 12\]"),
+        (dict(prune_units=[1], prune_layers=[1]), "not both"),
+    ],
+)
+def test_bad_options_fail_with_clear_message(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PrunableConformerEncoder(**SMALL, **kwargs)
