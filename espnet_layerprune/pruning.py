@@ -29,9 +29,9 @@ def parse_layer_list(text: str, option: str = "--prune_layers") -> List[int]:
 
 def check_depth(depth, num_layers: int, option: str = "--prune_depth") -> int:
     """Validate a requested depth: an integer in ``[1, num_layers]``."""
-    if isinstance(depth, bool) or not isinstance(depth, int):
+    if not isinstance(depth, int) or isinstance(depth, bool):
         try:
-            as_float = float(depth)
+            as_float = None if isinstance(depth, bool) else float(depth)
         except (TypeError, ValueError):
             as_float = None
         if as_float is None or not as_float.is_integer():

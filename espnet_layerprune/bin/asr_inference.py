@@ -92,8 +92,19 @@ def _layer_list(text: str):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _escape_stray_percent(parser: argparse.ArgumentParser) -> None:
+    """ESPnet 202611's decoding help has a bare '%' that breaks ``--help``; escape it."""
+    for action in parser._actions:
+        if action.help and "%" in action.help:
+            try:
+                action.help % {**vars(action), "prog": parser.prog}
+            except (ValueError, TypeError, KeyError):
+                action.help = action.help.replace("%", "%%")
+
+
 def get_parser() -> argparse.ArgumentParser:
     parser = stock.get_parser()
+    _escape_stray_percent(parser)
     group = parser.add_argument_group("Layer pruning (espnet_layerprune)")
     group.add_argument(
         "--prune_depth",

@@ -104,6 +104,18 @@ class ESpeakEngine:
         lib.espeak_Synth.restype = ctypes.c_int
         lib.espeak_Synchronize.argtypes = []
         lib.espeak_Synchronize.restype = ctypes.c_int
+        # eSpeak draws breath/noise from its own generator and from libc
+        # rand(); both are seeded per utterance for reproducibility.
+        self._set_rand_seed = getattr(lib, "espeak_ng_SetRandSeed", None)
+        if self._set_rand_seed is not None:
+            self._set_rand_seed.argtypes = [ctypes.c_long]
+            self._set_rand_seed.restype = ctypes.c_int
+        try:
+            self._srand = ctypes.CDLL(None).srand
+            self._srand.argtypes = [ctypes.c_uint]
+            self._srand.restype = None
+        except (OSError, AttributeError):  # pragma: no cover - non-POSIX
+            self._srand = None
         rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, buffer_ms,
                                      str(data_path).encode(),
                                      _ESPEAK_INITIALIZE_DONT_EXIT)
@@ -142,7 +154,8 @@ class ESpeakEngine:
         self._current = setting
 
     def synthesize(self, text: str, voice_name: str = "en-us", rate: int = 175,
-                   pitch: int = 50, amplitude: int = 100) -> np.ndarray:
+                   pitch: int = 50, amplitude: int = 100,
+                   seed: int = 0) -> np.ndarray:
         """Synthesise text.
 
         Args:
@@ -152,6 +165,8 @@ class ESpeakEngine:
             rate: Speaking rate in words per minute (80 .. 450).
             pitch: Base pitch, 0 .. 100.
             amplitude: Volume, 0 .. 200 (values above ~110 may clip).
+            seed: Seed of eSpeak's internal random generators (breath and
+                frication noise).
 
         Returns:
             int16 samples at :attr:`sample_rate` (22050 Hz).
@@ -163,6 +178,10 @@ class ESpeakEngine:
         with self._lock:
             self._configure(voice_name, rate, pitch, amplitude)
             self._chunks = []
+            if self._set_rand_seed is not None:
+                self._set_rand_seed(seed & 0x7FFFFFFF)
+            if self._srand is not None:
+                self._srand(seed & 0xFFFFFFFF)
             status = self._lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER,
                                             0, _ESPEAK_CHARS_UTF8, None, None)
             if status != _EE_OK:
@@ -329,7 +348,8 @@ class Augmentation:
         noise_colour: ``"white"`` or ``"pink"``.
         lead_s: Silence (then noise) padding before the speech, seconds.
         trail_s: Padding after the speech, seconds.
-        noise_seed: Seed of the noise samples.
+        noise_seed: Seed of the noise samples and of eSpeak's own random
+            generators.
     """
 
     speed: float = 1.0
@@ -386,7 +406,8 @@ def render(text: str, speaker: SpeakerConfig,
     aug = augmentation or Augmentation()
     engine = engine or get_engine()
     raw = engine.synthesize(text, speaker.voice_name, speaker.rate,
-                            speaker.pitch, speaker.amplitude)
+                            speaker.pitch, speaker.amplitude,
+                            seed=aug.noise_seed)
     if raw.size == 0 or not np.any(raw):
         raise ESpeakError(f"eSpeak produced no audio for {text!r} "
                           f"({speaker.speaker_id})")
