@@ -38,6 +38,7 @@ import shutil
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import count, islice
@@ -230,7 +231,14 @@ def run_blocks(blocks: Iterator[list[UttSpec]], nj: int, resume: bool = False
                     reader, writer = ctx.Pipe(duplex=False)
                     proc = ctx.Process(target=_block_worker, args=(block, writer),
                                        daemon=True)
-                    proc.start()
+                    with warnings.catch_warnings():
+                        # Importing the package starts idle native (BLAS)
+                        # threads; the child only runs eSpeak, scipy's
+                        # resampling and soundfile, none of which touch them.
+                        warnings.filterwarnings(
+                            "ignore", message=".*multi-threaded.*fork",
+                            category=DeprecationWarning)
+                        proc.start()
                     writer.close()
                     running[next_index] = (proc, reader)
                 next_index += 1

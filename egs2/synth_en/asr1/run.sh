@@ -26,13 +26,14 @@ decode_config=conf/decode_ctc.yaml
 prune_depths="12 9 6 3"  # encoder depths to decode at
 inference_model=valid.loss.ave.pth
 max_epoch=""             # override the config's max_epoch (e.g. 1 for a smoke run)
-data_dir=data
+corpus_dir=.             # gets data/{train,dev,test} (Kaldi dirs) and wav/
 exp_dir=exp
 asr_sh=""                # path to ESPnet's egs2/TEMPLATE/asr1/asr.sh (optional)
 ngpu=0
 
 . ./path.sh
 . local/parse_options.sh
+data_dir=${corpus_dir}/data
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0")) $*"; }
 stage_start=0
@@ -47,7 +48,7 @@ done
 
 if [ -n "${asr_sh}" ]; then
   exec local/asr_sh.sh --asr_sh "${asr_sh}" --stage "${stage}" --stop_stage "${stop_stage}" \
-    --train_config "${train_config}" --prune_depths "${prune_depths}" --data_dir "${data_dir}" \
+    --train_config "${train_config}" --prune_depths "${prune_depths}" --corpus_dir "${corpus_dir}" \
     --train_hours "${train_hours}" --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}"
 fi
 
@@ -64,7 +65,7 @@ token_args=(--token_type "${token_type}" --token_list "${token_list}")
 
 if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
   begin 1 "synthesize the corpus into ${data_dir} (${train_hours} h train)"
-  ${python} -m espnet_layerprune.corpus.make --out_dir "${data_dir}" --train_hours "${train_hours}" \
+  ${python} -m espnet_layerprune.corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
     --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
   finish 1
 fi

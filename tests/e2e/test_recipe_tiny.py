@@ -1,0 +1,80 @@
+"""End to end: corpus -> tokens -> stats -> ESPnet training -> decoding at two depths -> RESULTS.
+
+Everything runs for real (eSpeak NG audio, espnet2 trainer, espnet2 decoding) through
+this package's entry points, at a tiny size.
+"""
+
+import json
+
+import pytest
+import torch
+import yaml
+
+import espnet_layerprune  # noqa: F401
+from espnet_layerprune.bin.asr_inference import Speech2Text
+
+from tiny_recipe import TINY_DEPTHS
+
+pytestmark = pytest.mark.slow
+
+
+def test_every_stage_reports_progress(tiny_recipe):
+    for stage in range(1, 8):
+        assert f"stage {stage} done in" in tiny_recipe["log"]
+    assert "1epoch: train loss" in tiny_recipe["log"]
+
+
+def test_training_used_the_prunable_encoder_and_intermediate_ctc(tiny_recipe):
+    config = yaml.safe_load((tiny_recipe["exp"] / "config.yaml").read_text())
+    assert config["encoder"] == "prunable_transformer"
+    log = (tiny_recipe["exp"] / "train.log").read_text()
+    assert "loss_interctc_layer1" in log and "PrunableTransformerEncoder" in log
+    assert (tiny_recipe["exp"] / "valid.loss.best.pth").exists()
+
+
+def test_decodes_exist_for_each_depth_with_the_kept_layers(tiny_recipe):
+    test_keys = {line.split()[0] for line in (tiny_recipe["data"] / "test" / "text").read_text().splitlines()}
+    for depth in TINY_DEPTHS:
+        out = tiny_recipe["decode"] / f"depth{depth}"
+        hyp_keys = {line.split(maxsplit=1)[0] for line in (out / "1best_recog" / "text").read_text().splitlines()}
+        assert hyp_keys == test_keys
+        info = yaml.safe_load((out / "pruning.yaml").read_text())
+        assert info["kept_layers"] == list(range(1, depth + 1))
+        assert info["decode_seconds"] > 0
+        score = json.loads((out / "score.json").read_text())
+        assert 0 <= score["cer"] and score["utterances"] == len(test_keys)
+    log = (tiny_recipe["decode"] / "depth2" / "decode.log").read_text()
+    assert "keeping 2/4 encoder layers [1, 2]" in log
+
+
+def test_results_table_and_plot(tiny_recipe):
+    results = (tiny_recipe["exp"] / "RESULTS.md").read_text()
+    rows = [line for line in results.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert [int(r.split("|")[1]) for r in rows] == list(TINY_DEPTHS)
+    assert (tiny_recipe["exp"] / "RESULTS.png").stat().st_size > 5000
+
+
+def test_depths_give_different_models_in_python_api(tiny_recipe):
+    """The same checkpoint decoded at two depths: different encoders, fewer parameters."""
+    import soundfile
+
+    exp = tiny_recipe["exp"]
+    wav = (tiny_recipe["data"] / "test" / "wav.scp").read_text().split()[1]
+    speech, _ = soundfile.read(wav)
+    outs = {}
+    for depth in TINY_DEPTHS:
+        s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",
+                          prune_depth=depth, beam_size=1, ctc_weight=1.0, lm_weight=0.0)
+        enc, _ = s2t.asr_model.encode(torch.tensor(speech, dtype=torch.float32)[None], torch.tensor([len(speech)]))
+        outs[depth] = (enc[0] if isinstance(enc, tuple) else enc, s2t.pruning.encoder_params_kept)
+        assert isinstance(s2t(speech), (list, tuple))
+    (full, p_full), (half, p_half) = outs[4], outs[2]
+    assert full.shape == half.shape and not torch.allclose(full, half)
+    assert p_half < p_full
+
+
+def test_rerun_skips_finished_decodes(tiny_recipe):
+    from tiny_recipe import run_recipe
+
+    proc = run_recipe(tiny_recipe["work"], "--stage", "5", "--stop_stage", "5")
+    assert "already decoded" in proc.stdout
