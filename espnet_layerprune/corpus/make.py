@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import logging
 import multiprocessing
@@ -153,19 +154,41 @@ def params_hash(params: dict) -> str:
 # --------------------------------------------------------------------------
 
 
-def _synthesize_block(specs: Sequence[UttSpec]) -> list[tuple[str, int]]:
+def _existing_frames(path: Path) -> int | None:
+    """Length of an already written, readable 16 kHz wav file, else None."""
+    if not path.is_file():
+        return None
+    try:
+        info = soundfile.info(str(path))
+    except RuntimeError:
+        return None
+    if info.samplerate != SAMPLE_RATE or info.frames == 0:
+        return None
+    return int(info.frames)
+
+
+def _synthesize_block(specs: Sequence[UttSpec],
+                      resume: bool = False) -> list[tuple[str, int]]:
+    """Synthesise and write a block; with ``resume``, keep existing wavs.
+
+    Existing wavs are still synthesised (and discarded) so that eSpeak's
+    internal state for the following utterances is what it was originally.
+    """
     results = []
     for spec in specs:
         audio = to_int16(render(spec.text, spec.speaker, spec.augmentation))
-        write_wav(spec.wav_path, audio, SAMPLE_RATE)
-        results.append((spec.utt_id, int(audio.size)))
+        frames = _existing_frames(spec.wav_path) if resume else None
+        if frames is None:
+            write_wav(spec.wav_path, audio, SAMPLE_RATE)
+            frames = int(audio.size)
+        results.append((spec.utt_id, frames))
     return results
 
 
-def _block_worker(specs: Sequence[UttSpec],
+def _block_worker(specs: Sequence[UttSpec], resume: bool,
                   conn: multiprocessing.connection.Connection) -> None:
     try:
-        conn.send(("ok", _synthesize_block(specs)))
+        conn.send(("ok", _synthesize_block(specs, resume)))
     except BaseException:  # report everything to the parent
         conn.send(("error", traceback.format_exc()))
     finally:
@@ -176,15 +199,10 @@ def _existing_block(specs: Sequence[UttSpec]) -> list[tuple[str, int]] | None:
     """Sample counts of a block whose wavs all exist already (resume), else None."""
     results = []
     for spec in specs:
-        if not spec.wav_path.is_file():
+        frames = _existing_frames(spec.wav_path)
+        if frames is None:
             return None
-        try:
-            info = soundfile.info(str(spec.wav_path))
-        except RuntimeError:
-            return None
-        if info.samplerate != SAMPLE_RATE or info.frames == 0:
-            return None
-        results.append((spec.utt_id, int(info.frames)))
+        results.append((spec.utt_id, frames))
     return results
 
 
@@ -201,14 +219,17 @@ def run_blocks(blocks: Iterator[list[UttSpec]], nj: int, resume: bool = False
         blocks: Blocks of utterance specifications (may be endless; stop
             consuming the generator to stop, running workers are killed).
         nj: Number of worker processes.
-        resume: Reuse the wavs of blocks that are already complete on disk.
+        resume: Reuse the wav files already on disk (a complete block is
+            not synthesised at all; a partial one only writes its missing
+            files).
 
     Yields:
         For each block, in order, ``(utt_id, num_samples)`` per utterance.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         for block in blocks:
-            yield (resume and _existing_block(block)) or _synthesize_block(block)
+            yield (resume and _existing_block(block)) or _synthesize_block(
+                block, resume)
         return
     ctx = multiprocessing.get_context("fork")
     running: dict[int, tuple[multiprocessing.process.BaseProcess,
@@ -229,8 +250,8 @@ def run_blocks(blocks: Iterator[list[UttSpec]], nj: int, resume: bool = False
                     finished[next_index] = cached
                 else:
                     reader, writer = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_block_worker, args=(block, writer),
-                                       daemon=True)
+                    proc = ctx.Process(target=_block_worker,
+                                       args=(block, resume, writer), daemon=True)
                     with warnings.catch_warnings():
                         # Importing the package starts idle native (BLAS)
                         # threads; the child only runs eSpeak, scipy's
@@ -319,6 +340,14 @@ def split_state(data_dir: Path, wav_dir: Path, params: dict) -> str:
             raise ParameterConflict(
                 f"{path} exists and was not written by this tool")
     return "build"
+
+
+def _espeak_version() -> str:
+    """Version of the eSpeak NG wheel (recorded, not part of the hash)."""
+    try:
+        return importlib.metadata.version("espeakng-loader")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _write_marker(path: Path, params: dict, **extra: object) -> None:
@@ -412,7 +441,8 @@ def build_split(split: str, args: argparse.Namespace, out_dir: Path,
 
     write_data_dir(data_dir, kept)
     stats = {"num_utts": len(kept), "hours": total_s / 3600}
-    _write_marker(data_dir / DONE_MARKER, params, **stats)
+    _write_marker(data_dir / DONE_MARKER, params, **stats,
+                  espeakng_loader=_espeak_version())
     (data_dir / PROGRESS_MARKER).unlink(missing_ok=True)
     return stats
 
@@ -448,7 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min_words", type=int, default=3,
                         help="minimum words per sentence, in [1, 20]")
     parser.add_argument("--max_words", type=int, default=20,
-                        help="maximum words per sentence, in [min_words, 40]")
+                        help="maximum words per sentence, in "
+                             "[max(min_words, 3), 40]")
     parser.add_argument("--speed_range", type=float, nargs=2, default=[0.9, 1.1],
                         metavar=("LOW", "HIGH"),
                         help="train speed-perturbation factor range, within "
@@ -484,8 +515,8 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
           f"--utts_per_spk must be >= 1, got {args.utts_per_spk}")
     check(1 <= args.min_words <= 20,
           f"--min_words must be in [1, 20], got {args.min_words}")
-    check(args.min_words <= args.max_words <= 40,
-          f"--max_words must be in [--min_words, 40], got {args.max_words}")
+    check(max(args.min_words, 3) <= args.max_words <= 40,
+          f"--max_words must be in [max(--min_words, 3), 40], got {args.max_words}")
     low, high = args.speed_range
     check(0.5 <= low <= high <= 2.0,
           f"--speed_range must satisfy 0.5 <= LOW <= HIGH <= 2, got {low} {high}")

@@ -26,6 +26,9 @@ import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 # --------------------------------------------------------------------------
 # Nouns
@@ -732,7 +735,7 @@ class SentenceGenerator:
 
     # -- helpers -------------------------------------------------------------
 
-    def _pick(self, seq: Sequence[str]) -> str:
+    def _pick(self, seq: Sequence[_T]) -> _T:
         return seq[self.rng.randrange(len(seq))]
 
     def _chance(self, p: float) -> bool:
@@ -741,7 +744,7 @@ class SentenceGenerator:
     def _subject(self) -> _Subject:
         r = self.rng.random()
         if r < 0.35:
-            return self._pick(_PRONOUNS)  # type: ignore[arg-type]
+            return self._pick(_PRONOUNS)
         if r < 0.55:
             return _Subject((self._pick(FIRST_NAMES),), 3, False)
         if r < 0.6:
@@ -855,7 +858,7 @@ class SentenceGenerator:
                        ["at", "night"], ["at", "the", "weekend"],
                        [self._pick(("once", "twice")), "a",
                         self._pick(("day", "week", "month", "year"))])
-            return self._pick(options)  # type: ignore[arg-type]
+            return self._pick(options)
         if tense in _PAST_TENSES:
             if r < 0.25:
                 return self._pick(("yesterday", "yesterday morning",

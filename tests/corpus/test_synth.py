@@ -88,7 +88,7 @@ def test_signal_helpers():
     assert snr == pytest.approx(20.0, abs=0.5)
 
 
-def test_render_is_deterministic_and_duration_grows_with_words():
+def test_render_duration_grows_with_words_and_speed():
     speaker = SpeakerConfig("en-us", "m3", 170, 50, 80)
     texts = generate_sentences(20, seed=5)
     aug = Augmentation(lead_s=0.1, trail_s=0.1, snr_db=None)
@@ -99,9 +99,6 @@ def test_render_is_deterministic_and_duration_grows_with_words():
         durations.append(audio.size / SAMPLE_RATE)
         words.append(len(text.split()))
     assert np.corrcoef(words, durations)[0, 1] > 0.8
-    noisy = Augmentation(speed=1.0, snr_db=25.0, noise_seed=11)
-    a = render(texts[0], speaker, noisy)
-    assert np.array_equal(a, render(texts[0], speaker, noisy))
     faster = render(texts[0], speaker, Augmentation(speed=1.1, snr_db=None))
     slower = render(texts[0], speaker, Augmentation(speed=0.9, snr_db=None))
     assert slower.size > faster.size * 1.15
@@ -152,9 +149,12 @@ def test_wavs_are_16k_16bit_mono_nonsilent(corpus):
 
 
 def test_train_size_and_split_speakers(corpus):
-    durations = [float(d) for _, d in read_kaldi_file(corpus / "data/train/utt2dur")]
-    assert sum(durations) >= 0.004 * 3600
-    assert sum(durations[:-1]) < 0.004 * 3600 + 1e-6 or len(durations) > 1
+    pairs = read_kaldi_file(corpus / "data/train/utt2dur")
+    by_index = sorted(pairs, key=lambda kv: int(kv[0].rsplit("-", 1)[1]))
+    assert [int(k.rsplit("-", 1)[1]) for k, _ in by_index] == list(range(len(pairs)))
+    durations = [float(d) for _, d in by_index]
+    # generation stops at the first utterance that reaches --train_hours
+    assert sum(durations) >= 0.004 * 3600 > sum(durations[:-1])
     variants = {}
     for split in SPLITS:
         speakers = {s for _, s in read_kaldi_file(corpus / "data" / split / "utt2spk")}
@@ -208,8 +208,9 @@ def test_interrupted_split_resumes(corpus, tmp_path):
     make.main(["--out_dir", str(out), *BASE_ARGS])
     assert (data_dir / ".done").is_file() and not (data_dir / ".in_progress").exists()
     assert validate_data_dir(data_dir, check_audio=True) == 6
-    assert wavs[0].read_bytes() == reference[wavs[0].name]  # re-synthesised
-    assert wavs[-1].stat().st_mtime_ns == kept_stamp  # reused
+    # the missing wav is re-synthesised bit-exactly, the others are reused
+    assert {p.name: p.read_bytes() for p in wavs} == reference
+    assert wavs[-1].stat().st_mtime_ns == kept_stamp
 
 
 def test_foreign_directory_is_not_overwritten(tmp_path):
