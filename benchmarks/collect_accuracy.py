@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Collect the accuracy benchmark (benchmarks/accuracy_by_depth.sh) into a table, a plot and a cost table."""
+
+import argparse
+import json
+import platform
+import re
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STAMP = re.compile(r"\[\S+\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+LABELS = {
+    "train_baseline": "plain model, pruned at run time",
+    "train_supernet": "supernet: interCTC + stochastic depth",
+    "train_simple_top_k": "supernet: Simple-Top-k",
+    "train_iterative_zero_out": "supernet: Iterative-Zero-Out",
+}
+
+
+def training_cost(train_log: Path):
+    """(wall seconds, number of updates) of one training, from ESPnet's log."""
+    stamps, updates = [], 0
+    for line in train_log.read_text(errors="replace").splitlines():
+        m = STAMP.match(line)
+        if m:
+            stamps.append(datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+        if "epoch results: [train]" in line:
+            c = re.search(r"\[train\].*?total_count=(\d+)", line)
+            updates = int(c.group(1)) if c else updates
+    seconds = (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 1 else float("nan")
+    return seconds, updates
+
+
+def collect(exp_dir: Path):
+    models = {}
+    for asr_dir in sorted(exp_dir.glob("asr_train_*")):
+        name = re.sub(r"_ep\d+_.*$|_(bpe\d+|char)$", "", asr_dir.name[len("asr_"):])
+        scores = {}
+        for score in asr_dir.glob("decode_*/test/depth*/score.json"):
+            depth = int(score.parent.name[len("depth"):])
+            scores[depth] = json.loads(score.read_text())
+        if scores and (asr_dir / "train.log").exists():
+            models[name] = {"scores": scores, "cost": training_cost(asr_dir / "train.log")}
+    return models
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--exp_dir", type=Path, required=True)
+    parser.add_argument("--max_epoch", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    models = collect(args.exp_dir)
+    individual = {int(n.rsplit("_d", 1)[1]): m for n, m in models.items() if n.startswith("train_individual_d")}
+    if not individual:
+        raise SystemExit(f"error: no individually trained models with scores under {args.exp_dir}")
+    depths = sorted(individual, reverse=True)
+    others = [n for n in LABELS if n in models]
+
+    def ref(d):
+        return individual[d]["scores"][d]["wer"]
+
+    lines = [
+        "# Accuracy at every depth: one supernet against individually trained models",
+        "",
+        f"- date: {datetime.now():%Y-%m-%d %H:%M}; commit "
+        + subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        f"- machine: {platform.machine()} CPU (2 cores), no GPU; {args.max_epoch} epochs each, same data/tokens/schedule",
+        f"- command: `benchmarks/accuracy_by_depth.sh --max_epoch {args.max_epoch}`",
+        "- goal: every supernet within max(0.5 absolute, 5% relative) WER of the individual model down to L/2",
+        "",
+        "Test WER (%) / CER (%) at each depth (early exit or the method's learned layers):",
+        "",
+        "| model | " + " | ".join(f"depth {d}" for d in depths) + " |",
+        "|---|" + "---:|" * len(depths),
+        "| individually trained | " + " | ".join(
+            f"{individual[d]['scores'][d]['wer']:.2f} / {individual[d]['scores'][d]['cer']:.2f}" for d in depths) + " |",
+    ]
+    for n in others:
+        cells = []
+        for d in depths:
+            s = models[n]["scores"].get(d)
+            if s is None:
+                cells.append("-")
+                continue
+            gap = s["wer"] - ref(d)
+            ok = gap <= max(0.5, 0.05 * ref(d))
+            cells.append(f"{s['wer']:.2f} / {s['cer']:.2f} ({gap:+.2f}{'' if ok else ' ✗'})")
+        lines.append(f"| {LABELS[n]} | " + " | ".join(cells) + " |")
+    lines += ["", "(±x) is the WER gap to the individually trained model of that depth; ✗ misses the goal.", ""]
+
+    indiv_cost = sum(m["cost"][0] for m in individual.values())
+    full_cost = individual[depths[0]]["cost"][0]
+    lines += ["## Training cost", "", "| model | wall time (s) | updates | vs full-depth model | vs all individual models |",
+              "|---|---:|---:|---:|---:|"]
+    for d in depths:
+        s, u = individual[d]["cost"]
+        lines.append(f"| individual depth {d} | {s:.0f} | {u} | {s / full_cost:.2f} | {s / indiv_cost:.2f} |")
+    for n in others:
+        s, u = models[n]["cost"]
+        lines.append(f"| {LABELS[n]} | {s:.0f} | {u} | {s / full_cost:.2f} | {s / indiv_cost:.2f} |")
+    lines += ["", "Goal: a supernet costs at most 1.5x one full-depth model and less than half of all individual models.", ""]
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.plot(depths, [ref(d) for d in depths], "ko-", lw=2, label="individually trained")
+    for n in others:
+        ds = [d for d in depths if d in models[n]["scores"]]
+        ax.plot(ds, [models[n]["scores"][d]["wer"] for d in ds], "o--", label=LABELS[n])
+    ax.set_xlabel("encoder depth")
+    ax.set_ylabel("test WER (%)")
+    ax.invert_xaxis()
+    ax.legend(fontsize=8)
+    ax.set_title("synth_en test WER against depth")
+    fig.tight_layout()
+    png = args.out.with_suffix(".png")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    lines += [f"![WER against depth]({png.name})", ""]
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

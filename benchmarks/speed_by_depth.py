@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Decoding speed at every depth, measured side by side in one run (medians of interleaved repeats).
+
+Writes ``docs/results/speed.md`` and ``docs/results/speed.png``:
+
+1. RTF(depth k) / RTF(full) for greedy CTC (batch 1 and batched) and beam search (batch 1), next to
+   the ideal ratio from encoder FLOPs (front end + k layers over front end + L layers);
+2. overhead of ``prunable_transformer`` at full depth against ESPnet's stock ``transformer`` with the
+   same weights, and of a pruned model at depth k against a stock encoder built with those k layers;
+3. all L prefix depths in one pass (intermediate outputs through the shared CTC head) against L
+   separate greedy decodes.
+
+Audio comes from a Kaldi dir (``--data``), e.g. the synth_en test set; the model is a trained one
+(speed does not depend on its accuracy, but beam search length does a little)::
+
+    python benchmarks/speed_by_depth.py --data egs2/synth_en/asr1/data/test \\
+        --asr_train_config egs2/synth_en/asr1/exp/asr_train_supernet_bpe256/config.yaml \\
+        --asr_model_file egs2/synth_en/asr1/exp/asr_train_supernet_bpe256/valid.loss.ave.pth
+"""
+
+import argparse
+import logging
+import platform
+import statistics
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import soundfile  # noqa: E402
+import torch  # noqa: E402
+import yaml  # noqa: E402
+from espnet2.asr.encoder.transformer_encoder import TransformerEncoder  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import espnet_layerprune  # noqa: E402,F401
+from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_audio(data_dir: Path, max_utts: int):
+    utts = []
+    for line in (data_dir / "wav.scp").read_text().splitlines()[:max_utts]:
+        key, path = line.split(maxsplit=1)
+        wav, rate = soundfile.read(path.strip(), dtype="float32")
+        utts.append((key, torch.from_numpy(wav)))
+    return utts, sum(len(w) for _, w in utts) / 16000
+
+
+def build_speech2text(args, beam_size: int) -> Speech2Text:
+    return Speech2Text(asr_train_config=args.asr_train_config, asr_model_file=args.asr_model_file,
+                       beam_size=beam_size, ctc_weight=1.0, lm_weight=0.0, nbest=1)
+
+
+def encode_greedy(model, batch):
+    """Encoder + greedy CTC for one batch (list of waveforms)."""
+    lens = torch.tensor([len(w) for w in batch])
+    speech = torch.nn.utils.rnn.pad_sequence(batch, batch_first=True)
+    enc, _ = model.encode(speech, lens)
+    enc = enc[0] if isinstance(enc, tuple) else enc
+    return model.ctc.argmax(enc)
+
+
+def time_it(fn, repeats: int):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def flops(model, wav) -> dict:
+    """FLOPs of front end (frontend+normalize+embed) and of one encoder block, for one utterance."""
+    enc = model.encoder
+    counter = FlopCounterMode(display=False)
+    with counter, enc.pruned(layers=[1]):
+        encode_greedy(model, [wav])
+    one = counter.get_total_flops()
+    counter = FlopCounterMode(display=False)
+    with counter, enc.pruned(layers=[1, 2]):
+        encode_greedy(model, [wav])
+    per_layer = counter.get_total_flops() - one
+    return {"front": one - per_layer, "layer": per_layer}
+
+
+def stock_encoder_like(enc, conf: dict, layers):
+    """A stock ESPnet TransformerEncoder with the given 1-based layers' weights."""
+    stock = TransformerEncoder(**dict(conf, num_blocks=len(layers))).eval()
+    state = {}
+    for k, v in enc.state_dict().items():
+        if k.startswith("encoders."):
+            _, idx, rest = k.split(".", 2)
+            if int(idx) + 1 in layers:
+                state[f"encoders.{layers.index(int(idx) + 1)}.{rest}"] = v
+        else:
+            state[k] = v
+    stock.load_state_dict(state, strict=True)
+    return stock
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, required=True, help="Kaldi dir with wav.scp")
+    parser.add_argument("--asr_train_config", required=True)
+    parser.add_argument("--asr_model_file", required=True)
+    parser.add_argument("--depths", default=None, help="comma-separated depths (default: L, 3L/4, L/2, L/4)")
+    parser.add_argument("--max_utts", type=int, default=40)
+    parser.add_argument("--beam_utts", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 = least noisy)")
+    parser.add_argument("--out_dir", type=Path, default=REPO / "docs" / "results")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+
+    utts, audio_s = load_audio(args.data, args.max_utts)
+    wavs = [w for _, w in utts]
+    s2t = build_speech2text(args, beam_size=1)
+    model = s2t.asr_model.eval()
+    enc = model.encoder
+    L = enc.num_layers
+    depths = [int(d) for d in args.depths.split(",")] if args.depths else sorted({L, 3 * L // 4, L // 2, max(1, L // 4)}, reverse=True)
+    conf = yaml.safe_load(open(args.asr_train_config))["encoder_conf"]
+    stock_keys = set(TransformerEncoder.__init__.__code__.co_varnames)
+    stock_conf = {k: v for k, v in conf.items() if k in stock_keys and k != "interctc_layer_idx"}
+    stock_conf["input_size"] = model.frontend.output_size()
+
+    f = flops(model, wavs[0])
+    batches = [wavs[i:i + args.batch_size] for i in range(0, len(wavs), args.batch_size)]
+    results = {d: {"greedy_b1": [], "greedy_batched": [], "beam_b1": []} for d in depths}
+    beam = build_speech2text(args, beam_size=4)
+    with torch.inference_mode():
+        for _ in range(args.repeats):  # interleave depths in every repeat: noise hits all alike
+            for d in depths:
+                with enc.pruned(layers=list(range(1, d + 1))):
+                    results[d]["greedy_b1"] += time_it(lambda: [encode_greedy(model, [w]) for w in wavs], 1)
+                    results[d]["greedy_batched"] += time_it(lambda: [encode_greedy(model, b) for b in batches], 1)
+                beam.asr_model.encoder.keep_layers(list(range(1, d + 1)))
+                results[d]["beam_b1"] += time_it(lambda: [beam(w) for w in wavs[: args.beam_utts]], 1)
+    beam_audio = sum(len(w) for w in wavs[: args.beam_utts]) / 16000
+
+    # Overheads against ESPnet's stock encoder with the same weights (encoder only, batch 1).
+    overhead = {}
+    with torch.inference_mode():
+        feats = []
+        for w in wavs:
+            x, xl = model._extract_feats(w[None], torch.tensor([len(w)]))
+            feats.append(model.normalize(x, xl))
+        for d in (L, depths[len(depths) // 2]):
+            layers = list(range(1, d + 1))
+            stock = stock_encoder_like(enc, stock_conf, layers)
+            ours_t, stock_t = [], []
+            for _ in range(args.repeats):
+                with enc.pruned(layers=layers):
+                    ours_t += time_it(lambda: [enc(x, xl) for x, xl in feats], 1)
+                stock_t += time_it(lambda: [stock(x, xl) for x, xl in feats], 1)
+            overhead[d] = statistics.median(ours_t) / statistics.median(stock_t)
+
+        # All prefix depths in one pass vs L separate greedy decodes.
+        def all_prefixes_one_pass():
+            for x, xl in feats:
+                (_, hs), _, _ = enc(x, xl, return_all_hs=True)
+                for h in hs:
+                    model.ctc.argmax(enc.after_norm(h))
+
+        def separate_decodes():
+            for d in range(1, L + 1):
+                with enc.pruned(layers=list(range(1, d + 1))):
+                    for x, xl in feats:
+                        out = enc(x, xl)[0]
+                        model.ctc.argmax(out[0] if isinstance(out, tuple) else out)
+
+        one = statistics.median(time_it(all_prefixes_one_pass, args.repeats))
+        many = statistics.median(time_it(separate_decodes, max(1, args.repeats // 2)))
+
+    full = depths[0]
+    rows = []
+    for d in depths:
+        ideal = (f["front"] + d * f["layer"]) / (f["front"] + full * f["layer"])
+        med = {k: statistics.median(v) for k, v in results[d].items()}
+        ref = {k: statistics.median(v) for k, v in results[full].items()}
+        rows.append({
+            "depth": d, "ideal": ideal,
+            "rtf_b1": med["greedy_b1"] / audio_s, "ratio_b1": med["greedy_b1"] / ref["greedy_b1"],
+            "rtf_batched": med["greedy_batched"] / audio_s, "ratio_batched": med["greedy_batched"] / ref["greedy_batched"],
+            "rtf_beam": med["beam_b1"] / beam_audio, "ratio_beam": med["beam_b1"] / ref["beam_b1"],
+        })
+    write_report(args, rows, overhead, one, many, L, audio_s, f)
+
+
+def write_report(args, rows, overhead, one, many, L, audio_s, f) -> None:
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    depths = [r["depth"] for r in rows]
+    ax.plot(depths, [r["ideal"] for r in rows], "k--", label="ideal (encoder FLOPs)")
+    ax.plot(depths, [r["ratio_b1"] for r in rows], "o-", label="greedy, batch 1")
+    ax.plot(depths, [r["ratio_batched"] for r in rows], "s-", label=f"greedy, batch {args.batch_size}")
+    ax.plot(depths, [r["ratio_beam"] for r in rows], "^-", label="beam 4, batch 1")
+    ax.set_xlabel("encoder depth")
+    ax.set_ylabel("decode time / full-depth decode time")
+    ax.set_title("Decoding time against depth (CPU)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(args.out_dir / "speed.png", dpi=120)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
+    lines = [
+        "# Decoding speed against depth",
+        "",
+        f"- date: {datetime.now():%Y-%m-%d %H:%M}; commit {commit}",
+        f"- machine: {platform.machine()} CPU, {torch.get_num_threads()} torch thread(s), no GPU",
+        f"- model: {args.asr_model_file} ({L} layers)",
+        f"- audio: {len(open(args.data / 'wav.scp').readlines()[: args.max_utts])} utterances, {audio_s:.0f} s; "
+        f"medians of {args.repeats} interleaved repeats",
+        f"- FLOPs per utterance (first one): front end {f['front'] / 1e9:.2f} G, one layer {f['layer'] / 1e9:.2f} G",
+        f"- command: `python benchmarks/speed_by_depth.py --data {args.data} --asr_train_config {args.asr_train_config} "
+        f"--asr_model_file {args.asr_model_file} --repeats {args.repeats} --max_utts {args.max_utts}`",
+        "",
+        "| depth | ideal ratio | greedy b=1 RTF | ratio | greedy batched RTF | ratio | beam 4 RTF | ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['depth']} | {r['ideal']:.3f} | {r['rtf_b1']:.4f} | {r['ratio_b1']:.3f} | {r['rtf_batched']:.4f} | "
+            f"{r['ratio_batched']:.3f} | {r['rtf_beam']:.4f} | {r['ratio_beam']:.3f} |"
+        )
+    lines += [
+        "",
+        "| comparison (encoder only, batch 1, same weights) | time ratio |",
+        "|---|---:|",
+    ]
+    for d, ratio in overhead.items():
+        what = "full depth vs stock `transformer`" if d == L else f"pruned to {d} vs stock `transformer` with those {d} layers"
+        lines.append(f"| prunable_transformer {what} | {ratio:.3f} |")
+    lines.append(f"| all {L} prefix depths in one pass vs {L} separate greedy decodes | {one / many:.3f} |")
+    lines += ["", "![decode time against depth](speed.png)", ""]
+    (args.out_dir / "speed.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
