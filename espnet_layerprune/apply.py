@@ -71,7 +71,7 @@ def as_prunable(encoder: torch.nn.Module) -> PrunableEncoderMixin:
         if type(encoder) is stock:
             # Same modules and weights; only the forward loop changes.
             encoder.__class__ = prunable
-            encoder.unit_names = prunable.unit_names
+            encoder._setup_units()
             encoder._init_prunable(
                 len(encoder.encoders), encoder.interctc_layer_idx, 0.0, "constant", 0.0
             )
@@ -80,18 +80,6 @@ def as_prunable(encoder: torch.nn.Module) -> PrunableEncoderMixin:
         f"cannot prune a {type(encoder).__name__} encoder; supported: "
         "prunable_transformer, prunable_conformer, transformer, conformer"
     )
-
-
-def kept_parameter_count(encoder: PrunableEncoderMixin) -> Tuple[int, int]:
-    """(parameters used by the kept layers plus shared parts, all parameters)."""
-    total = sum(p.numel() for p in encoder.parameters())
-    dropped = sum(
-        p.numel()
-        for i, layer in enumerate(encoder.encoders)
-        if i + 1 not in encoder.kept_layers
-        for p in layer.parameters()
-    )
-    return total - dropped, total
 
 
 def prune_model(
@@ -122,6 +110,7 @@ def prune_model(
     if size is not None:
         units, source = _units_for_size(model, encoder, size, plan)
         encoder.keep_units(units)
+        _use_ctc_head_for_size(model, size)
     else:
         source = None
         if depth is not None and plan is None:
@@ -131,7 +120,7 @@ def prune_model(
         kept, default_source = resolve_kept_layers(encoder.num_layers, depth, layers, plan)
         source = source or default_source
         encoder.keep_layers(kept)
-    kept_params, total = kept_parameter_count(encoder)
+    kept_params, total = encoder.kept_parameter_count()
     result = PruneResult(
         kept_layers=encoder.kept_layers,
         kept_units=encoder.kept_units,
@@ -142,6 +131,22 @@ def prune_model(
     )
     logging.info("layer pruning: %s", result.describe())
     return result
+
+
+def _use_ctc_head_for_size(model, size: int) -> None:
+    """Load the per-size CTC head (``per_size_ctc: true``) into ``model.ctc`` in place.
+
+    In place, because ESPnet's beam search keeps a reference to ``model.ctc``
+    from when it was built; the shared head's own weights are saved first.
+    """
+    get_head = getattr(model, "ctc_for_size", None)
+    if get_head is None:
+        return
+    if not hasattr(model, "_shared_ctc_state"):
+        model._shared_ctc_state = {k: v.clone() for k, v in model.ctc.state_dict().items()}
+    head = get_head(size)
+    source = model._shared_ctc_state if head is model.ctc else head.state_dict()
+    model.ctc.load_state_dict(source)
 
 
 def _units_for_size(model, encoder, size: int, plan: Optional[PrunePlan]):

@@ -244,7 +244,7 @@ class LayerPruneASRModel(ESPnetASRModel):
             if sparsity is not None:
                 stats["loss_sparsity"] = sparsity.detach()
                 loss = loss + self.supernet.sparsity_weight * sparsity
-        stats.update(self.supernet.stats(step, self.encoder.unit_labels()))
+        stats.update(self.supernet.stats(step, self.encoder.unit_labels(), self.training))
         stats["loss"] = loss.detach()
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
         return loss, stats, weight

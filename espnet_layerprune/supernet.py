@@ -508,13 +508,21 @@ class Supernet(torch.nn.Module):
         n = self.zero_out_counts[self.zero_out_iteration(step)]
         return zero_out_sparsity_loss(self.scores, n, self.num_units)
 
-    def stats(self, step: int, labels: Optional[Sequence[str]] = None) -> Dict[str, float]:
-        """Schedule and score summary for ESPnet's reporter."""
+    def stats(
+        self, step: int, labels: Optional[Sequence[str]] = None, training: bool = True
+    ) -> Dict[str, float]:
+        """Schedule and score summary for ESPnet's reporter.
+
+        Args:
+            step: The update.
+            labels: Unit names for ``report_unit_scores``.
+            training: Include the subnet sizes drawn for this update.
+        """
         stage = self.stage_at(step)
         out: Dict[str, float] = {"stage": float(stage), "supernet_step": float(step)}
-        if stage == 1:
+        if training and stage == 1:
             out["k"] = float(self.subnet_size(step))
-        elif stage == 2 and self.medium_size(step) is not None:
+        elif training and stage == 2 and self.medium_size(step) is not None:
             out["medium_size"] = float(self.medium_size(step))
         if self.scored:
             s = self.scores.detach()

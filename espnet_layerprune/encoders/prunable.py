@@ -80,6 +80,12 @@ class PrunableEncoderMixin:
     """
 
     unit_names: Tuple[str, ...] = ("block",)
+    #: Sub-modules of a block that belong to each unit (``None``: the whole block),
+    #: for parameter counts of pruned models.
+    unit_modules: dict = {"block": None}
+
+    def _setup_units(self) -> None:
+        """Set ``unit_names`` from the built layers (subclasses whose units vary)."""
 
     def _init_prunable(
         self,
@@ -294,6 +300,23 @@ class PrunableEncoderMixin:
         if intermediate_outs:
             return (xs_pad, intermediate_outs), olens, None
         return xs_pad, olens, None
+
+    def kept_parameter_count(self) -> Tuple[int, int]:
+        """(parameters that run in the pruned encoder, all parameters)."""
+        total = sum(p.numel() for p in self.parameters())
+        dropped = 0
+        U = self.units_per_layer
+        for i, layer in enumerate(self.encoders):
+            kept = self._kept[i * U : (i + 1) * U]
+            if not any(kept):
+                dropped += sum(p.numel() for p in layer.parameters())
+                continue
+            for name, k in zip(self.unit_names, kept):
+                for attr in () if k else self.unit_modules[name] or ():
+                    module = getattr(layer, attr, None)
+                    if module is not None:
+                        dropped += sum(p.numel() for p in module.parameters())
+        return total - dropped, total
 
     def _run_block(self, layer, x, pos_emb, mask, scales):  # pragma: no cover
         raise NotImplementedError

@@ -87,6 +87,12 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
     """
 
     unit_names: Tuple[str, ...] = CONFORMER_UNITS
+    unit_modules = {
+        "ffn1": ("feed_forward_macaron", "norm_ff_macaron"),
+        "mhsa": ("self_attn", "norm_mha", "concat_linear"),
+        "conv": ("conv_module", "norm_conv"),
+        "ffn2": ("feed_forward", "norm_ff"),
+    }
 
     @typechecked
     def __init__(
@@ -170,12 +176,7 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             use_flash_attn=use_flash_attn,
             use_sdpa=use_sdpa,
         )
-        self.unit_names = conformer_unit_names(self.encoders[0])
-        # Where each present unit sits among (ffn1, mhsa, conv, ffn2).
-        self._unit_slots = tuple(
-            self.unit_names.index(n) if n in self.unit_names else None
-            for n in CONFORMER_UNITS
-        )
+        self._setup_units()
         self._init_prunable(
             num_blocks,
             interctc_layer_idx,
@@ -187,6 +188,14 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             self.keep_layers(prune_layers)
         if prune_units is not None:
             self.keep_units(prune_units)
+
+    def _setup_units(self) -> None:
+        self.unit_names = conformer_unit_names(self.encoders[0])
+        # Where each present unit sits among (ffn1, mhsa, conv, ffn2).
+        self._unit_slots = tuple(
+            self.unit_names.index(n) if n in self.unit_names else None
+            for n in CONFORMER_UNITS
+        )
 
     def _run_block(self, layer, x, pos_emb, mask, scales):
         if len(scales) != len(CONFORMER_UNITS):

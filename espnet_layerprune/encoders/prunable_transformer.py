@@ -59,6 +59,12 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
         prune_layers: 1-based blocks to keep from the start (``None``: all).
     """
 
+    unit_modules = {
+        "block": None,  # the whole block
+        "mhsa": ("self_attn", "norm1", "concat_linear"),
+        "ffn": ("feed_forward", "norm2"),
+    }
+
     @typechecked
     def __init__(
         self,

@@ -206,3 +206,16 @@ def test_bad_kept_layers():
         enc.keep_layers([0, 1])
     with pytest.raises(ValueError, match="duplicate"):
         enc.keep_layers([1, 1])
+
+
+def test_parameter_count_follows_kept_layers_and_units():
+    enc = PrunableTransformerEncoder(**SMALL, unit_granularity="sublayer")
+    kept, total = enc.kept_parameter_count()
+    assert kept == total
+    layer = enc.encoders[1]
+    attn = sum(p.numel() for m in (layer.self_attn, layer.norm1) for p in m.parameters())
+    enc.keep_units([u for u in range(1, 13) if u != 3])  # layer 2's MHSA
+    assert enc.kept_parameter_count() == (total - attn, total)
+    enc.keep_layers([1])
+    per_layer = sum(p.numel() for p in layer.parameters())
+    assert enc.kept_parameter_count()[0] == total - 5 * per_layer

@@ -1,0 +1,232 @@
+"""Explain a prunable encoder on a dev set: SVCCA heatmap, layer importance, WER by depth.
+
+Examples::
+
+    python -m espnet_layerprune.bin.analyze \\
+        --asr_train_config exp/asr/config.yaml \\
+        --asr_model_file exp/asr/valid.loss.ave.pth \\
+        --data data/dev --output_dir exp/asr/analysis --max_utts 200
+
+writes into ``--output_dir``:
+
+* ``svcca.npy``, ``svcca.png``: SVCCA similarity between all layer outputs (L x L);
+* ``layer_importance.{csv,md,png}``: dev CER/WER when each single layer is
+  removed, and the SVCCA similarity of each layer's output to its input;
+* ``depth_by_strategy.{csv,md,png}``: dev CER/WER at every depth for every
+  strategy (``--strategies``), with the kept layers.
+"""
+
+import argparse
+import csv
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+from espnet2.utils.types import str2bool
+
+from espnet_layerprune.selection import STRATEGIES, select_layers
+from espnet_layerprune.svcca import similarity_matrix, svcca
+
+LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
+OUTPUTS = ("svcca.npy", "svcca.png", "layer_importance.csv", "depth_by_strategy.csv")
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--asr_train_config", required=True, help="The model's config.yaml.")
+    parser.add_argument("--asr_model_file", required=True, help="The model's .pth file.")
+    parser.add_argument("--data", required=True, help="Kaldi dev dir with wav.scp and text.")
+    parser.add_argument("--output_dir", required=True, help="Where the tables and plots go.")
+    parser.add_argument("--strategies", default="top,evenly_spaced,greedy,svcca",
+                        help=f"Comma-separated strategies to compare, from {', '.join(STRATEGIES)}.")
+    parser.add_argument("--max_utts", type=int, default=None,
+                        help="Use the first N dev utterances (default: all).")
+    parser.add_argument("--svcca_variance", type=float, default=0.99,
+                        help="Fraction of variance kept by the SVCCA SV step, in (0, 1].")
+    parser.add_argument("--batch_size", type=int, default=1,
+                        help="Dev utterances per forward pass (1: exactly as decoding).")
+    parser.add_argument("--device", default="cpu", help="Torch device, e.g. cpu or cuda.")
+    parser.add_argument("--overwrite", type=str2bool, default=False,
+                        help="Replace earlier analysis files in --output_dir.")
+    parser.add_argument("--log_level", default="INFO",
+                        choices=("ERROR", "WARNING", "INFO", "DEBUG"), help="Log level.")
+    return parser
+
+
+def parse_strategies(text: str) -> List[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [s for s in names if s not in STRATEGIES]
+    if not names or bad:
+        raise ValueError(f"--strategies must be a comma-separated subset of {STRATEGIES}, got {text!r}")
+    return list(dict.fromkeys(names))
+
+
+# ---------------------------------------------------------------- tables
+def _write_table(stem: Path, header: List[str], rows: List[list]) -> None:
+    with open(stem.with_suffix(".csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    fmt = [f"{v:.2f}" if isinstance(v, float) else str(v) for row in rows for v in row]
+    cells = [fmt[i : i + len(header)] for i in range(0, len(fmt), len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(c) + " |" for c in cells]
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------- plots
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_svcca(matrix: np.ndarray, path: Path) -> None:
+    """Heatmap of the L x L SVCCA matrix, numbered layers, values in the cells."""
+    plt = _pyplot()
+    L = matrix.shape[0]
+    size = max(4.5, 0.45 * L + 2.5)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    im = ax.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis", origin="upper")
+    ticks = np.arange(L)
+    ax.set_xticks(ticks, [str(i + 1) for i in ticks])
+    ax.set_yticks(ticks, [str(i + 1) for i in ticks])
+    ax.set_xlabel("layer")
+    ax.set_ylabel("layer")
+    ax.set_title("SVCCA similarity of layer outputs")
+    if L <= 16:
+        for i in range(L):
+            for j in range(L):
+                v = matrix[i, j]
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                        color="black" if v > 0.6 else "white")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="mean canonical correlation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_layer_importance(rows: List[list], full, path: Path) -> None:
+    """Bars: dev error without each layer (dashed: full model); SVCCA(input, output)."""
+    plt = _pyplot()
+    layers = np.array([r[0] for r in rows])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(9, 0.6 * len(rows) + 5), 4))
+    width = 0.4
+    ax1.bar(layers - width / 2, [r[2] for r in rows], width, label="WER without the layer", color="tab:blue")
+    ax1.bar(layers + width / 2, [r[1] for r in rows], width, label="CER without the layer", color="tab:orange")
+    ax1.axhline(full.wer, color="tab:blue", linestyle="--", label="WER, all layers")
+    ax1.axhline(full.cer, color="tab:orange", linestyle="--", label="CER, all layers")
+    ax1.set_xlabel("removed layer")
+    ax1.set_ylabel("dev error (%)")
+    ax1.set_xticks(layers)
+    ax1.set_title("Layer importance (higher = more needed)")
+    ax1.legend(fontsize=8, loc="best")
+    ax2.bar(layers, [r[5] for r in rows], color="tab:green")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_xticks(layers)
+    ax2.set_xlabel("layer")
+    ax2.set_ylabel("SVCCA(input, output)")
+    ax2.set_title("Similarity to its input (higher = safer to prune)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_depth_by_strategy(selections: Dict[str, object], path: Path) -> None:
+    """Dev WER and CER against depth, one line per strategy."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name, sel in selections.items():
+        depths = sorted(sel.scores)
+        for ax, metric in zip(axes, ("wer", "cer")):
+            ax.plot(depths, [sel.scores[d].get(metric) for d in depths], marker="o", label=name)
+    L = max(sel.num_layers for sel in selections.values())
+    for ax, metric in zip(axes, ("WER", "CER")):
+        ax.set_xlabel("encoder depth (kept layers)")
+        ax.set_ylabel(f"dev {metric} (%)")
+        ax.set_title(f"Dev {metric} by depth")
+        ax.set_xticks(range(1, L + 1))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- main
+def analyze(evaluator, out_dir: Path, strategies: List[str], variance: float = 0.99) -> None:
+    """Write the SVCCA matrix, the layer importance and the depth-by-strategy reports."""
+    L, full_layers = evaluator.num_layers, tuple(range(1, evaluator.num_layers + 1))
+    start = time.perf_counter()
+
+    acts = evaluator.layer_outputs(full_layers)  # [input, out_1, ..., out_L]
+    matrix = similarity_matrix(acts[1:], variance)
+    np.save(out_dir / "svcca.npy", matrix)
+    plot_svcca(matrix, out_dir / "svcca.png")
+    logging.info("SVCCA matrix (%d x %d) on %d frames [%.1f s]", L, L, acts[0].shape[0],
+                 time.perf_counter() - start)
+
+    full = evaluator.evaluate(full_layers)
+    rows = []
+    if L > 1:
+        removals = evaluator.evaluate_removals(full_layers)
+        for i, l in enumerate(full_layers):
+            s = removals[l]
+            rows.append([l, s.cer, s.wer, s.cer - full.cer, s.wer - full.wer,
+                         svcca(acts[i], acts[i + 1], variance)])
+    header = ["removed_layer", "dev_cer", "dev_wer", "delta_cer", "delta_wer", "svcca_in_out"]
+    _write_table(out_dir / "layer_importance", header, rows)
+    if rows:
+        plot_layer_importance(rows, full, out_dir / "layer_importance.png")
+    logging.info("layer importance: all layers CER %.2f%% WER %.2f%% [%.1f s]",
+                 full.cer, full.wer, time.perf_counter() - start)
+
+    selections = {}
+    for name in strategies:
+        selections[name] = select_layers(name, evaluator, svcca_variance=variance)
+        logging.info("strategy %s done [%.1f s]", name, time.perf_counter() - start)
+    rows = [
+        [d, name, " ".join(map(str, sel.layers[d])), sel.scores[d].cer, sel.scores[d].wer]
+        for name, sel in selections.items()
+        for d in sorted(sel.layers, reverse=True)
+    ]
+    _write_table(out_dir / "depth_by_strategy", ["depth", "strategy", "layers", "dev_cer", "dev_wer"], rows)
+    plot_depth_by_strategy(selections, out_dir / "depth_by_strategy.png")
+    logging.info("wrote %s (%d kept-layer sets scored) [%.1f s]", out_dir,
+                 evaluator.evaluations, time.perf_counter() - start)
+
+
+def main(cmd: Optional[List[str]] = None) -> Path:
+    args = get_parser().parse_args(cmd)
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
+    logging.captureWarnings(True)
+    out_dir = Path(args.output_dir)
+    existing = [n for n in OUTPUTS if (out_dir / n).exists()]
+    if existing and not args.overwrite:
+        raise SystemExit(f"error: {out_dir} already has {existing}; pass --overwrite true to replace them")
+    try:
+        strategies = parse_strategies(args.strategies)
+        from espnet_layerprune.dev_eval import DevEvaluator
+
+        evaluator = DevEvaluator.from_files(
+            args.asr_train_config, args.asr_model_file, args.data,
+            max_utts=args.max_utts, batch_size=args.batch_size, device=args.device,
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        analyze(evaluator, out_dir, strategies, args.svcca_variance)
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from None
+    return out_dir
+
+
+if __name__ == "__main__":
+    print(" ".join(sys.argv), file=sys.stderr)
+    main()
