@@ -58,6 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     models = collect(args.exp_dir)
     individual = {int(n.rsplit("_d", 1)[1]): m for n, m in models.items() if n.startswith("train_individual_d")}
+    if "train_baseline" in models:  # the plain full-depth model is the individually trained model of depth L
+        full = max(models["train_baseline"]["scores"])
+        individual.setdefault(full, models["train_baseline"])
     if not individual:
         raise SystemExit(f"error: no individually trained models with scores under {args.exp_dir}")
     depths = sorted(individual, reverse=True)
@@ -102,7 +105,7 @@ def main() -> None:
     for d in depths:
         s, u = individual[d]["cost"]
         lines.append(f"| individual depth {d} | {s:.0f} | {u} | {s / full_cost:.2f} | {s / indiv_cost:.2f} |")
-    for n in others:
+    for n in [n for n in others if n != "train_baseline"]:
         s, u = models[n]["cost"]
         lines.append(f"| {LABELS[n]} | {s:.0f} | {u} | {s / full_cost:.2f} | {s / indiv_cost:.2f} |")
     lines += ["", "Goal: a supernet costs at most 1.5x one full-depth model and less than half of all individual models.", ""]

@@ -14,16 +14,17 @@ cd "$(dirname "$0")"
 
 stage=1
 stop_stage=7
-train_hours=0.5          # hours of synthesized training audio
+train_hours=1.0          # hours of synthesized training audio
 dev_utts=150
 test_utts=300
 seed=0
 nj=2                     # corpus generation workers
-token_type=bpe           # bpe or char
+token_type=char          # char or bpe
 nbpe=256
 train_config=conf/train_supernet.yaml
 decode_config=conf/decode_ctc.yaml
 prune_depths="12 9 6 3"  # encoder depths to decode at
+prune_sizes=""           # unit counts to decode at (data-driven supernets, model: layerprune)
 inference_model=valid.loss.ave.pth
 max_epoch=""             # override the config's max_epoch (e.g. 1 for a smoke run)
 corpus_dir=.             # gets data/{train,dev,test} (Kaldi dirs) and wav/
@@ -44,6 +45,9 @@ case "${token_type}" in bpe|char) ;; *) echo "error: --token_type must be bpe or
 [ -f "${train_config}" ] || { echo "error: --train_config ${train_config} not found" >&2; exit 1; }
 for d in ${prune_depths}; do
   [[ "${d}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_depths must be integers >= 1, got '${d}'" >&2; exit 1; }
+done
+for k in ${prune_sizes}; do
+  [[ "${k}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_sizes must be integers >= 1, got '${k}'" >&2; exit 1; }
 done
 
 if [ -n "${asr_sh}" ]; then
@@ -133,33 +137,44 @@ if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
     fi
   done
   wait "${train_pid}" || { tail -n 30 "${asr_dir}/train.log" >&2; exit 1; }
+  if grep -q "^model: layerprune" "${asr_dir}/config.yaml"; then  # which units each size keeps
+    ${python} -m espnet_layerprune.size_table --asr_train_config "${asr_dir}/config.yaml" \
+      --asr_model_file "${asr_dir}/${inference_model}" --output "${asr_dir}/size_table.md"
+  fi
   finish 4
 fi
 
 if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-  begin 5 "decode test at depths ${prune_depths} with ${inference_model}"
-  for depth in ${prune_depths}; do
-    out=${asr_dir}/${decode_tag}/test/depth${depth}
+  begin 5 "decode test at depths ${prune_depths}${prune_sizes:+ and sizes ${prune_sizes}} with ${inference_model}"
+  settings=()
+  for depth in ${prune_depths}; do settings+=("depth${depth}:--prune_depth ${depth}"); done
+  for size in ${prune_sizes}; do settings+=("size${size}:--prune_size ${size}"); done
+  for setting in "${settings[@]}"; do
+    name=${setting%%:*}; flag=${setting#*:}
+    out=${asr_dir}/${decode_tag}/test/${name}
     if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
-      log "depth ${depth}: already decoded in ${out}, skipping"; continue
+      log "${name}: already decoded in ${out}, skipping"; continue
     fi
+    # Decode into a temporary directory, moved into place only when complete.
     rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
     start=$(date +%s)
+    # shellcheck disable=SC2086
     ${python} -m espnet_layerprune.bin.asr_inference --config "${decode_config}" --ngpu "${ngpu}" \
       --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
       --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
-      --output_dir "${out}.tmp" --prune_depth "${depth}" > "${out}.tmp.log" 2>&1 \
+      --output_dir "${out}.tmp" ${flag} > "${out}.tmp.log" 2>&1 \
       || { tail -n 30 "${out}.tmp.log" >&2; exit 1; }
     rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
-    log "depth ${depth}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
+    log "${name}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
   done
   finish 5
 fi
 
 if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
   begin 6 "score with jiwer"
-  for depth in ${prune_depths}; do
-    out=${asr_dir}/${decode_tag}/test/depth${depth}
+  names=(); for d in ${prune_depths}; do names+=("depth${d}"); done; for k in ${prune_sizes}; do names+=("size${k}"); done
+  for name in "${names[@]}"; do
+    out=${asr_dir}/${decode_tag}/test/${name}
     ${python} local/score.py --ref "${data_dir}/test/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
   done
   finish 6

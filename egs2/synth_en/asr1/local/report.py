@@ -28,15 +28,18 @@ def audio_seconds(wav_scp: Path) -> float:
 
 def collect(decode_dir: Path, audio: float) -> list:
     rows = []
-    for d in decode_dir.glob("depth*"):
-        m = re.fullmatch(r"depth(\d+)", d.name)
+    for d in sorted(decode_dir.glob("*")):
+        m = re.fullmatch(r"(depth|size)(\d+)", d.name)
         if not m or not (d / "score.json").is_file():
             continue
         score = json.loads((d / "score.json").read_text())
         info = yaml.safe_load((d / "pruning.yaml").read_text())
         rows.append(
             {
-                "depth": int(m.group(1)),
+                "kind": m.group(1),
+                "value": int(m.group(2)),
+                "depth": len(info["kept_layers"]),
+                "units": len(info["kept_units"]),
                 "layers": info["kept_layers"],
                 "wer": score["wer"],
                 "cer": score["cer"],
@@ -46,10 +49,11 @@ def collect(decode_dir: Path, audio: float) -> list:
                 "utts": score["utterances"],
             }
         )
-    return sorted(rows, key=lambda r: -r["depth"])
+    return sorted(rows, key=lambda r: (r["kind"], -r["value"]))
 
 
 def plot(rows: list, path: Path, title: str) -> None:
+    rows = [r for r in rows if r["kind"] == "depth"] or rows
     depths = [r["depth"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(depths, [r["wer"] for r in rows], "o-", color="tab:blue", label="WER")
@@ -95,13 +99,13 @@ def main() -> None:
         f"- test set: {rows[0]['utts']} utterances, {audio / 60:.1f} min of audio (held-out voices)",
         f"- decode dir: {args.decode_dir}",
         "",
-        "| depth | kept layers | WER (%) | CER (%) | encoder params | RTF |",
-        "|---:|---|---:|---:|---:|---:|",
+        "| request | kept layers | kept units | WER (%) | CER (%) | encoder params | RTF |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         layers = ",".join(map(str, r["layers"]))
         lines.append(
-            f"| {r['depth']} | {layers} | {r['wer']:.2f} | {r['cer']:.2f} | "
+            f"| {r['kind']} {r['value']} | {layers} | {r['units']} | {r['wer']:.2f} | {r['cer']:.2f} | "
             f"{r['params'] / 1e6:.2f} M ({100 * r['params'] / r['params_total']:.0f}%) | {r['rtf']:.4f} |"
         )
     lines += ["", f"![WER and RTF against depth]({png.name})", ""]
