@@ -22,8 +22,11 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import torch
 import yaml
 from espnet2.bin import asr_inference as stock
+from espnet2.legacy.nets.beam_search import Hypothesis
+from espnet2.utils.types import str2bool
 from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
@@ -32,6 +35,7 @@ from espnet_layerprune.plan import PrunePlan
 from espnet_layerprune.pruning import check_depth, check_layers, parse_layer_list
 
 PRUNE_OPTIONS = ("prune_depth", "prune_layers", "prune_size")
+SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("ctc_greedy",)
 STOCK_DEPTH_6 = ("transformer", "conformer", "prunable_transformer", "prunable_conformer")
 
 
@@ -48,6 +52,8 @@ class Speech2Text(stock.Speech2Text):
         prune_layers: Keep exactly these 1-based layers.
         prune_size: Keep this many prunable units (data-driven supernets).
         use_prune_plan: Use ``prune_plan.yaml`` next to the model file if present.
+        ctc_greedy: Decode by CTC argmax (best path) instead of ESPnet's beam
+            search; for CTC-only models, O(T) instead of the prefix search.
         **kwargs: Everything ``espnet2.bin.asr_inference.Speech2Text`` accepts.
     """
 
@@ -58,9 +64,13 @@ class Speech2Text(stock.Speech2Text):
         prune_layers=None,
         prune_size: Optional[int] = None,
         use_prune_plan: bool = True,
+        ctc_greedy: bool = False,
         **kwargs,
     ):
+        if ctc_greedy and kwargs.get("batch_size", 1) > 1:
+            raise ValueError("--ctc_greedy true decodes one utterance at a time; use --batch_size 1")
         super().__init__(*args, **kwargs)
+        self.ctc_greedy = ctc_greedy
         model_file = kwargs.get("asr_model_file", args[1] if len(args) > 1 else None)
         plan = PrunePlan.find_next_to(model_file) if use_prune_plan else None
         if plan is not None and prune_depth is not None:
@@ -68,6 +78,17 @@ class Speech2Text(stock.Speech2Text):
         self.pruning = prune_model(
             self.asr_model, depth=prune_depth, layers=prune_layers, size=prune_size, plan=plan
         )
+
+
+    def _decode_single_sample(self, enc):
+        if not self.ctc_greedy:
+            return super()._decode_single_sample(enc)
+        logp = self.asr_model.ctc.log_softmax(enc[None])[0]
+        best, ids = logp.max(dim=-1)
+        ids = torch.unique_consecutive(ids)
+        ids = ids[ids != self.asr_model.blank_id].tolist()
+        yseq = torch.tensor([self.asr_model.sos] + ids + [self.asr_model.eos])
+        return self._hyps_to_results([Hypothesis(yseq=yseq, score=float(best.sum()))])
 
 
 def _positive_int(option: str):
@@ -119,6 +140,12 @@ def get_parser() -> argparse.ArgumentParser:
         type=_layer_list,
         default=None,
         help="Keep exactly these 1-based encoder layers, increasing, e.g. 1,3,5,7.",
+    )
+    group.add_argument(
+        "--ctc_greedy",
+        type=str2bool,
+        default=False,
+        help="CTC best-path decoding (argmax) instead of beam search; CTC-only models, batch_size 1.",
     )
     group.add_argument(
         "--prune_size",
@@ -200,7 +227,7 @@ def main(cmd=None):
     check_prune_args(args)
     kwargs = vars(args)
     kwargs.pop("config", None)
-    prune = {o: kwargs.pop(o) for o in PRUNE_OPTIONS}
+    prune = {o: kwargs.pop(o) for o in SPEECH2TEXT_OPTIONS}
     try:
         with _decode_with_pruning(prune, args.output_dir):
             stock.inference(**kwargs)
