@@ -78,3 +78,23 @@ def test_rerun_skips_finished_decodes(tiny_recipe):
 
     proc = run_recipe(tiny_recipe["work"], "--stage", "5", "--stop_stage", "5")
     assert "already decoded" in proc.stdout
+
+
+def test_greedy_ctc_decoding_is_the_best_path(tiny_recipe):
+    import itertools
+
+    import soundfile
+
+    exp = tiny_recipe["exp"]
+    wav = (tiny_recipe["data"] / "test" / "wav.scp").read_text().split()[1]
+    speech, _ = soundfile.read(wav)
+    s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",
+                      prune_depth=2, ctc_greedy=True, beam_size=1, ctc_weight=1.0, lm_weight=0.0)
+    text, token, token_int, _ = s2t(speech)[0]
+    x = torch.tensor(speech, dtype=torch.float32)[None]
+    enc, _ = s2t.asr_model.encode(x, torch.tensor([x.shape[1]]))
+    enc = enc[0] if isinstance(enc, tuple) else enc
+    best_path = s2t.asr_model.ctc.argmax(enc)[0].tolist()
+    expected = [i for i, _ in itertools.groupby(best_path) if i != s2t.asr_model.blank_id]
+    assert token_int == expected
+    assert token == s2t.converter.ids2tokens(expected)
