@@ -26,11 +26,19 @@ import torch
 import yaml
 from espnet2.bin import asr_inference as stock
 from espnet2.legacy.nets.beam_search import Hypothesis
+from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import TooShortUttError
 from espnet2.utils.types import str2bool
 from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet_layerprune.apply import prune_model
+from espnet_layerprune.checks import (
+    InputError,
+    audio_expectations,
+    check_checkpoint,
+    check_checkpoint_matches,
+    check_wav_scp,
+)
 from espnet_layerprune.plan import PrunePlan
 from espnet_layerprune.pruning import check_depth, check_layers, parse_layer_list
 
@@ -69,9 +77,14 @@ class Speech2Text(stock.Speech2Text):
     ):
         if ctc_greedy and kwargs.get("batch_size", 1) > 1:
             raise ValueError("--ctc_greedy true decodes one utterance at a time; use --batch_size 1")
-        super().__init__(*args, **kwargs)
-        self.ctc_greedy = ctc_greedy
         model_file = kwargs.get("asr_model_file", args[1] if len(args) > 1 else None)
+        if model_file is not None:
+            check_checkpoint(model_file)  # a clear error instead of ESPnet's loader messages
+        super().__init__(*args, **kwargs)
+        if model_file is not None:
+            check_checkpoint_matches(self.asr_model, model_file)  # no silently random layers
+        self.ctc_greedy = ctc_greedy
+        _, self.min_samples = audio_expectations(self.asr_train_args)
         plan = PrunePlan.find_next_to(model_file) if use_prune_plan else None
         if plan is not None and prune_depth is not None:
             logging.info("using prune plan %s", plan.source)
@@ -79,6 +92,16 @@ class Speech2Text(stock.Speech2Text):
             self.asr_model, depth=prune_depth, layers=prune_layers, size=prune_size, plan=plan
         )
 
+
+    def __call__(self, speech):
+        if not isinstance(speech, (list, tuple)) and len(speech) < self.min_samples:
+            # ESPnet's loop turns this into a warning and an empty hypothesis.
+            raise TooShortUttError(
+                f"has {len(speech)} samples, fewer than the {self.min_samples} the encoder needs",
+                len(speech),
+                self.min_samples,
+            )
+        return super().__call__(speech)
 
     def _decode_single_sample(self, enc):
         if not self.ctc_greedy:
@@ -88,6 +111,7 @@ class Speech2Text(stock.Speech2Text):
         ids = torch.unique_consecutive(ids)
         ids = ids[ids != self.asr_model.blank_id].tolist()
         yseq = torch.tensor([self.asr_model.sos] + ids + [self.asr_model.eos])
+        logging.info("best hypo: " + "".join(self.converter.ids2tokens(ids)))  # asr.sh's RTF step reads it
         return self._hyps_to_results([Hypothesis(yseq=yseq, score=float(best.sum()))])
 
 
@@ -221,16 +245,36 @@ def _decode_with_pruning(prune: dict, output_dir: str):
         yaml.safe_dump(info, f, sort_keys=False)
 
 
+def check_audio_inputs(args: argparse.Namespace) -> None:
+    """Unreadable or wrongly sampled audio fails before decoding starts.
+
+    Empty and too-short utterances are allowed: they get an empty hypothesis.
+    """
+    if not args.asr_train_config or not Path(args.asr_train_config).is_file():
+        return
+    with open(args.asr_train_config) as f:
+        fs, _ = audio_expectations(yaml.safe_load(f) or {})
+    for path, _, kind in args.data_path_and_name_and_type:
+        if kind == "sound":
+            check_wav_scp(path, fs=fs, allow_short=True, allow_empty=True)
+
+
 def main(cmd=None):
     print(get_commandline_args(), file=sys.stderr)
     args = get_parser().parse_args(cmd)
     check_prune_args(args)
+    try:
+        check_audio_inputs(args)
+    except InputError as e:
+        raise SystemExit(f"error: {e}") from None
     kwargs = vars(args)
     kwargs.pop("config", None)
     prune = {o: kwargs.pop(o) for o in SPEECH2TEXT_OPTIONS}
     try:
         with _decode_with_pruning(prune, args.output_dir):
             stock.inference(**kwargs)
+    except InputError as e:
+        raise SystemExit(f"error: {e}") from None
     except ValueError as e:
         if any(f"--{o}" in str(e) for o in PRUNE_OPTIONS) or "prune plan" in str(e):
             raise SystemExit(f"error: {e}") from None

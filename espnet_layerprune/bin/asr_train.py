@@ -9,6 +9,8 @@ the main module).
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet2.tasks.asr import ASRTask
 
+from espnet_layerprune.checks import InputError, check_training_args
+
 
 def get_parser():
     return ASRTask.get_parser()
@@ -16,7 +18,13 @@ def get_parser():
 
 def main(cmd=None):
     """ASR training, e.g. ``python -m espnet_layerprune.bin.asr_train --config conf.yaml``."""
-    ASRTask.main(cmd=cmd)
+    args = ASRTask.get_parser().parse_args(cmd)
+    if not args.collect_stats:  # bad data or options fail here, not hours later in torch
+        try:
+            check_training_args(args)
+        except InputError as e:
+            raise SystemExit(f"error: {e}") from None
+    ASRTask.main(args=args)
 
 
 if __name__ == "__main__":

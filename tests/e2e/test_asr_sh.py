@@ -57,7 +57,7 @@ def asr_sh_run(template, tiny_recipe, tmp_path_factory):
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     log = (run_dir / "asr_sh.log").read_text() if (run_dir / "asr_sh.log").exists() else ""
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\n{log[-3000:]}"
-    found = re.search(r"asr\.sh's RESULTS\.md \(one row per depth\): (\S+)", proc.stdout)
+    found = re.search(r"asr\.sh's RESULTS\.md \(one row per depth or size\): (\S+)", proc.stdout)
     assert found, proc.stdout
     results = Path(found.group(1))
     exp = results.parent

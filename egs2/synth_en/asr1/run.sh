@@ -52,7 +52,9 @@ done
 
 if [ -n "${asr_sh}" ]; then
   exec local/asr_sh.sh --asr_sh "${asr_sh}" --stage "${stage}" --stop_stage "${stop_stage}" \
-    --train_config "${train_config}" --prune_depths "${prune_depths}" --corpus_dir "${corpus_dir}" \
+    --train_config "${train_config}" --decode_config "${decode_config}" --inference_model "${inference_model}" \
+    --prune_depths "${prune_depths}" --prune_sizes "${prune_sizes}" --corpus_dir "${corpus_dir}" \
+    --token_type "${token_type}" --nbpe "${nbpe}" --nj "${nj}" \
     --train_hours "${train_hours}" --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}"
 fi
 
