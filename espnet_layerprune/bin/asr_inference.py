@@ -97,7 +97,8 @@ class Speech2Text(stock.Speech2Text):
         if not isinstance(speech, (list, tuple)) and len(speech) < self.min_samples:
             # ESPnet's loop turns this into a warning and an empty hypothesis.
             raise TooShortUttError(
-                f"has {len(speech)} samples, fewer than the {self.min_samples} the encoder needs",
+                f"has {len(speech)} samples and is too short for the frontend and "
+                f"subsampling (it needs at least {self.min_samples})",
                 len(speech),
                 self.min_samples,
             )

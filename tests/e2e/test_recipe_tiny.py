@@ -90,7 +90,9 @@ def test_greedy_ctc_decoding_is_the_best_path(tiny_recipe):
     speech, _ = soundfile.read(wav)
     s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",
                       prune_depth=2, ctc_greedy=True, beam_size=1, ctc_weight=1.0, lm_weight=0.0)
-    text, token, token_int, _ = s2t(speech)[0]
+    results = s2t(speech)
+    nbest = results[0] if isinstance(results, tuple) else results  # (nbest, intermediate CTC) with interctc
+    text, token, token_int, _ = nbest[0]
     x = torch.tensor(speech, dtype=torch.float32)[None]
     enc, _ = s2t.asr_model.encode(x, torch.tensor([x.shape[1]]))
     enc = enc[0] if isinstance(enc, tuple) else enc
