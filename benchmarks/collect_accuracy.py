@@ -5,6 +5,7 @@ import argparse
 import json
 import platform
 import re
+import statistics
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-STAMP = re.compile(r"\[\S+\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 LABELS = {
     "train_baseline": "plain model, pruned at run time",
     "train_supernet": "supernet: interCTC + stochastic depth",
@@ -23,18 +23,29 @@ LABELS = {
 }
 
 
+def _seconds(text: str) -> float:
+    """ESPnet's "1 minute and 19.18 seconds" -> 79.18."""
+    total = 0.0
+    for value, unit in re.findall(r"([\d.]+) (hour|minute|second)", text):
+        total += float(value) * {"hour": 3600, "minute": 60, "second": 1}[unit]
+    return total
+
+
 def training_cost(train_log: Path):
-    """(wall seconds, number of updates) of one training, from ESPnet's log."""
-    stamps, updates = [], 0
+    """(median epoch time x epochs, number of updates) of one training, from ESPnet's log.
+
+    The median of the per-epoch times (ESPnet's ``[train] ... time=``) rather than the wall time
+    from first to last line: the machine is shared, and a resumed run's log spans the pause.
+    """
+    epochs, updates = {}, 0
     for line in train_log.read_text(errors="replace").splitlines():
-        m = STAMP.match(line)
+        m = re.search(r"INFO: (\d+)epoch results: \[train\].*?time=([^,]+), total_count=(\d+)", line)
         if m:
-            stamps.append(datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
-        if "epoch results: [train]" in line:
-            c = re.search(r"\[train\].*?total_count=(\d+)", line)
-            updates = int(c.group(1)) if c else updates
-    seconds = (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 1 else float("nan")
-    return seconds, updates
+            epochs[int(m.group(1))] = _seconds(m.group(2))  # a redone epoch overwrites
+            updates = int(m.group(3))
+    if not epochs:
+        return float("nan"), 0
+    return statistics.median(epochs.values()) * len(epochs), updates
 
 
 def collect(exp_dir: Path):
@@ -55,6 +66,7 @@ def main() -> None:
     parser.add_argument("--exp_dir", type=Path, required=True)
     parser.add_argument("--max_epoch", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--command", default="benchmarks/accuracy_by_depth.sh", help="recorded in the report")
     args = parser.parse_args()
     models = collect(args.exp_dir)
     individual = {int(n.rsplit("_d", 1)[1]): m for n, m in models.items() if n.startswith("train_individual_d")}
@@ -75,7 +87,7 @@ def main() -> None:
         f"- date: {datetime.now():%Y-%m-%d %H:%M}; commit "
         + subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
         f"- machine: {platform.machine()} CPU (2 cores), no GPU; {args.max_epoch} epochs each, same data/tokens/schedule",
-        f"- command: `benchmarks/accuracy_by_depth.sh --max_epoch {args.max_epoch}`",
+        f"- command: `{args.command}`",
         "- goal: every supernet within max(0.5 absolute, 5% relative) WER of the individual model down to L/2",
         "",
         "Test WER (%) / CER (%) at each depth (early exit or the method's learned layers):",
@@ -100,7 +112,7 @@ def main() -> None:
 
     indiv_cost = sum(m["cost"][0] for m in individual.values())
     full_cost = individual[depths[0]]["cost"][0]
-    lines += ["## Training cost", "", "| model | wall time (s) | updates | vs full-depth model | vs all individual models |",
+    lines += ["## Training cost", "", "| model | training time (s): median epoch x epochs | updates | vs full-depth model | vs all individual models |",
               "|---|---:|---:|---:|---:|"]
     for d in depths:
         s, u = individual[d]["cost"]
