@@ -166,7 +166,9 @@ class DevEvaluator:
         device: str = "cpu",
     ):
         if not utterances:
-            raise ValueError("the dev set is empty: give at least one utterance (--data, --max_utts)")
+            raise ValueError(
+                "the dev set is empty: give at least one utterance (--data, --max_utts)"
+            )
         if batch_size < 1:
             raise ValueError(f"--batch_size must be >= 1, got {batch_size}")
         self.model = model.to(device).eval()
@@ -342,7 +344,8 @@ class DevEvaluator:
             for batch in self._batches:
                 _, olens, states = self._run(batch, prefixes[-1], all_hs=True)
                 for p in todo:
-                    self._texts(self._finish(states[len(p) - 1]), olens, self._head(len(p)), batch, hyps[p])
+                    out = self._finish(states[len(p) - 1])
+                    self._texts(out, olens, self._head(len(p)), batch, hyps[p])
             for p in todo:
                 self._store(p, hyps[p])
         return {len(p): self._scores[p] for p in prefixes}

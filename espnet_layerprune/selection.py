@@ -218,7 +218,9 @@ def select_layers(
         svcca_variance: Variance kept by the SVCCA SV step.
     """
     L = evaluator.num_layers
-    depths = sorted({check_depth(d, L, option="--depths") for d in (depths or range(1, L + 1))}, reverse=True)
+    depths = sorted(
+        {check_depth(d, L, option="--depths") for d in (depths or range(1, L + 1))}, reverse=True
+    )
     if strategy == "top":
         return select_top(evaluator, depths)
     if strategy == "evenly_spaced":

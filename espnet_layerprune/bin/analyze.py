@@ -43,7 +43,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, help="Kaldi dev dir with wav.scp and text.")
     parser.add_argument("--output_dir", required=True, help="Where the tables and plots go.")
     parser.add_argument("--strategies", default="top,evenly_spaced,greedy,svcca",
-                        help=f"Comma-separated strategies to compare, from {', '.join(STRATEGIES)}.")
+                        help="Comma-separated strategies to compare, from "
+                        f"{', '.join(STRATEGIES)}.")
     parser.add_argument("--max_utts", type=int, default=None,
                         help="Use the first N dev utterances (default: all).")
     parser.add_argument("--svcca_variance", type=float, default=0.99,
@@ -62,7 +63,9 @@ def parse_strategies(text: str) -> List[str]:
     names = [s.strip() for s in text.split(",") if s.strip()]
     bad = [s for s in names if s not in STRATEGIES]
     if not names or bad:
-        raise ValueError(f"--strategies must be a comma-separated subset of {STRATEGIES}, got {text!r}")
+        raise ValueError(
+            f"--strategies must be a comma-separated subset of {STRATEGIES}, got {text!r}"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -95,19 +98,24 @@ def plot_svcca(matrix: np.ndarray, path: Path) -> None:
     L = matrix.shape[0]
     size = max(4.5, 0.45 * L + 2.5)
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
-    im = ax.imshow(matrix, vmin=0.0, vmax=1.0, cmap="viridis", origin="upper")
+    # Colour range from just below the smallest value, so that close values
+    # (deep encoders are often all above 0.9) stay distinguishable.
+    vmin = min(max(0.0, np.floor(matrix.min() * 20) / 20), 0.95)
+    im = ax.imshow(matrix, vmin=vmin, vmax=1.0, cmap="viridis", origin="upper")
     ticks = np.arange(L)
     ax.set_xticks(ticks, [str(i + 1) for i in ticks])
     ax.set_yticks(ticks, [str(i + 1) for i in ticks])
     ax.set_xlabel("layer")
     ax.set_ylabel("layer")
     ax.set_title("SVCCA similarity of layer outputs")
+    digits = 3 if vmin >= 0.9 else 2
     if L <= 16:
         for i in range(L):
             for j in range(L):
                 v = matrix[i, j]
-                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                        color="black" if v > 0.6 else "white")
+                bright = (v - vmin) / (1.0 - vmin) > 0.6
+                ax.text(j, i, f"{v:.{digits}f}", ha="center", va="center", fontsize=8,
+                        color="black" if bright else "white")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="mean canonical correlation")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -115,22 +123,23 @@ def plot_svcca(matrix: np.ndarray, path: Path) -> None:
 
 
 def plot_layer_importance(rows: List[list], full, path: Path) -> None:
-    """Bars: dev error without each layer (dashed: full model); SVCCA(input, output)."""
+    """Bars: dev error increase without each layer; SVCCA(input, output) per layer."""
     plt = _pyplot()
     layers = np.array([r[0] for r in rows])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(max(9, 0.6 * len(rows) + 5), 4))
     width = 0.4
-    ax1.bar(layers - width / 2, [r[2] for r in rows], width, label="WER without the layer", color="tab:blue")
-    ax1.bar(layers + width / 2, [r[1] for r in rows], width, label="CER without the layer", color="tab:orange")
-    ax1.axhline(full.wer, color="tab:blue", linestyle="--", label="WER, all layers")
-    ax1.axhline(full.cer, color="tab:orange", linestyle="--", label="CER, all layers")
+    ax1.bar(layers - width / 2, [r[4] for r in rows], width, label="WER", color="tab:blue")
+    ax1.bar(layers + width / 2, [r[3] for r in rows], width, label="CER", color="tab:orange")
+    ax1.axhline(0.0, color="black", linewidth=0.8)
     ax1.set_xlabel("removed layer")
-    ax1.set_ylabel("dev error (%)")
+    ax1.set_ylabel("dev error increase (% points)")
     ax1.set_xticks(layers)
-    ax1.set_title("Layer importance (higher = more needed)")
+    ax1.set_title("Error when one layer is removed\n"
+                  f"(all layers: WER {full.wer:.1f}%, CER {full.cer:.1f}%)")
     ax1.legend(fontsize=8, loc="best")
-    ax2.bar(layers, [r[5] for r in rows], color="tab:green")
-    ax2.set_ylim(0, 1.05)
+    bars = ax2.bar(layers, [r[5] for r in rows], color="tab:green")
+    ax2.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax2.set_ylim(0, 1.1)
     ax2.set_xticks(layers)
     ax2.set_xlabel("layer")
     ax2.set_ylabel("SVCCA(input, output)")
@@ -144,10 +153,14 @@ def plot_depth_by_strategy(selections: Dict[str, object], path: Path) -> None:
     """Dev WER and CER against depth, one line per strategy."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name, sel in selections.items():
+    styles = [("o", "-"), ("s", "--"), ("^", "-."), ("D", ":"), ("v", "-")]
+    for k, (name, sel) in enumerate(selections.items()):
         depths = sorted(sel.scores)
+        marker, line = styles[k % len(styles)]
         for ax, metric in zip(axes, ("wer", "cer")):
-            ax.plot(depths, [sel.scores[d].get(metric) for d in depths], marker="o", label=name)
+            # Distinct markers and dashes: strategies that agree stay visible.
+            ax.plot(depths, [sel.scores[d].get(metric) for d in depths], marker=marker,
+                    linestyle=line, markersize=9 - 1.5 * (k % 4), alpha=0.85, label=name)
     L = max(sel.num_layers for sel in selections.values())
     for ax, metric in zip(axes, ("WER", "CER")):
         ax.set_xlabel("encoder depth (kept layers)")
@@ -198,7 +211,8 @@ def analyze(evaluator, out_dir: Path, strategies: List[str], variance: float = 0
         for name, sel in selections.items()
         for d in sorted(sel.layers, reverse=True)
     ]
-    _write_table(out_dir / "depth_by_strategy", ["depth", "strategy", "layers", "dev_cer", "dev_wer"], rows)
+    header = ["depth", "strategy", "layers", "dev_cer", "dev_wer"]
+    _write_table(out_dir / "depth_by_strategy", header, rows)
     plot_depth_by_strategy(selections, out_dir / "depth_by_strategy.png")
     logging.info("wrote %s (%d kept-layer sets scored) [%.1f s]", out_dir,
                  evaluator.evaluations, time.perf_counter() - start)
@@ -211,7 +225,9 @@ def main(cmd: Optional[List[str]] = None) -> Path:
     out_dir = Path(args.output_dir)
     existing = [n for n in OUTPUTS if (out_dir / n).exists()]
     if existing and not args.overwrite:
-        raise SystemExit(f"error: {out_dir} already has {existing}; pass --overwrite true to replace them")
+        raise SystemExit(
+            f"error: {out_dir} already has {existing}; pass --overwrite true to replace them"
+        )
     try:
         strategies = parse_strategies(args.strategies)
         from espnet_layerprune.dev_eval import DevEvaluator
