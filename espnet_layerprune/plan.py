@@ -16,7 +16,7 @@ A plan is a small YAML file stored next to a model, ``prune_plan.yaml``::
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import yaml
 
@@ -137,7 +137,3 @@ def _plain(value: Any) -> Any:
         return value.item()
     return value
 
-
-def layer_lists(plan: PrunePlan) -> Dict[int, List[int]]:
-    """``{depth: layers}`` for display."""
-    return {d: list(v["layers"]) for d, v in sorted(plan.depths.items())}
