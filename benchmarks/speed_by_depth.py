@@ -39,6 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
+from espnet_layerprune.export import renumber_kept_blocks  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,15 +93,7 @@ def flops(model, wav) -> dict:
 def stock_encoder_like(enc, conf: dict, layers):
     """A stock ESPnet TransformerEncoder with the given 1-based layers' weights."""
     stock = TransformerEncoder(**dict(conf, num_blocks=len(layers))).eval()
-    state = {}
-    for k, v in enc.state_dict().items():
-        if k.startswith("encoders."):
-            _, idx, rest = k.split(".", 2)
-            if int(idx) + 1 in layers:
-                state[f"encoders.{layers.index(int(idx) + 1)}.{rest}"] = v
-        else:
-            state[k] = v
-    stock.load_state_dict(state, strict=True)
+    stock.load_state_dict(renumber_kept_blocks(enc.state_dict(), layers, "encoders."), strict=True)
     return stock
 
 

@@ -24,7 +24,6 @@ supernets at a unit size) keeps ``encoder: prunable_conformer`` with fixed
 import copy
 import inspect
 import logging
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +49,6 @@ DROPPED_ENCODER_KEYS = (
 )
 #: ``model: layerprune`` options (the export is a stock ``model: espnet``).
 DROPPED_MODEL_KEYS = ("supernet", "per_size_ctc")
-_BLOCK_KEY = re.compile(r"^encoder\.encoders\.(\d+)\.(.*)$")
 
 
 @dataclass
@@ -164,17 +162,34 @@ def exported_config(conf: dict, encoder, pruned: PruneResult) -> Tuple[dict, boo
     return conf, conditioning
 
 
+def renumber_kept_blocks(
+    state: Dict[str, torch.Tensor], kept_layers: Sequence[int], prefix: str
+) -> Dict[str, torch.Tensor]:
+    """``state`` without the dropped blocks, kept blocks renumbered ``0..N-1``.
+
+    Args:
+        state: A state dict.
+        kept_layers: 1-based kept blocks, in order.
+        prefix: Where the blocks live, e.g. ``"encoder.encoders."`` in a model's
+            state dict or ``"encoders."`` in an encoder's.
+    """
+    position = {layer - 1: i for i, layer in enumerate(kept_layers)}
+    out = {}
+    for key, value in state.items():
+        if key.startswith(prefix):
+            block, rest = key[len(prefix):].split(".", 1)
+            if int(block) in position:
+                out[f"{prefix}{position[int(block)]}.{rest}"] = value
+            continue
+        out[key] = value
+    return out
+
+
 def pruned_state_dict(model, pruned: PruneResult, conditioning: bool) -> Dict[str, torch.Tensor]:
     """Weights of the kept blocks (renumbered), the shared parts and the CTC head."""
-    position = {layer - 1: i for i, layer in enumerate(pruned.kept_layers)}
     out = {}
-    for key, value in model.state_dict().items():
-        match = _BLOCK_KEY.match(key)
-        if match:
-            block = int(match.group(1))
-            if block in position:
-                out[f"encoder.encoders.{position[block]}.{match.group(2)}"] = value.clone()
-            continue
+    kept = renumber_kept_blocks(model.state_dict(), pruned.kept_layers, "encoder.encoders.")
+    for key, value in kept.items():
         if key.startswith(("supernet.", "size_ctc.")):
             continue
         if key.startswith("encoder.conditioning_layer.") and not conditioning:
