@@ -12,180 +12,186 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-stage=1
-stop_stage=7
-train_hours=1.0          # hours of synthesized training audio
-dev_utts=150
-test_utts=300
-seed=0
-nj=2                     # corpus generation workers
-token_type=char          # char or bpe
-nbpe=256
-train_config=conf/train_supernet.yaml
-decode_config=conf/decode_ctc.yaml
-prune_depths="12 9 6 3"  # encoder depths to decode at
-prune_sizes=""           # unit counts to decode at (data-driven supernets, model: layerprune)
-inference_model=valid.loss.ave.pth
-max_epoch=""             # override the config's max_epoch (e.g. 1 for a smoke run)
-corpus_dir=.             # gets data/{train,dev,test} (Kaldi dirs) and wav/
-exp_dir=exp
-asr_sh=""                # path to ESPnet's egs2/TEMPLATE/asr1/asr.sh (optional)
-ngpu=0
+# The whole script is one function, so bash parses it completely before running it:
+# editing run.sh while a long stage runs cannot change what that run executes.
+main() {
+  stage=1
+  stop_stage=7
+  train_hours=1.0          # hours of synthesized training audio
+  dev_utts=150
+  test_utts=300
+  seed=0
+  nj=2                     # corpus generation workers
+  token_type=char          # char or bpe
+  nbpe=256
+  train_config=conf/train_supernet.yaml
+  decode_config=conf/decode_ctc.yaml
+  prune_depths="12 9 6 3"  # encoder depths to decode at
+  prune_sizes=""           # unit counts to decode at (data-driven supernets, model: layerprune)
+  inference_model=valid.loss.ave.pth
+  max_epoch=""             # override the config's max_epoch (e.g. 1 for a smoke run)
+  corpus_dir=.             # gets data/{train,dev,test} (Kaldi dirs) and wav/
+  exp_dir=exp
+  asr_sh=""                # path to ESPnet's egs2/TEMPLATE/asr1/asr.sh (optional)
+  ngpu=0
 
-. ./path.sh
-. local/parse_options.sh
-data_dir=${corpus_dir}/data
+  . ./path.sh
+  . local/parse_options.sh
+  data_dir=${corpus_dir}/data
 
-log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0")) $*"; }
-stage_start=0
-begin() { stage_start=$(date +%s); log "stage $1: $2"; }
-finish() { log "stage $1 done in $(( $(date +%s) - stage_start )) s"; }
+  log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0")) $*"; }
+  stage_start=0
+  begin() { stage_start=$(date +%s); log "stage $1: $2"; }
+  finish() { log "stage $1 done in $(( $(date +%s) - stage_start )) s"; }
 
-case "${token_type}" in bpe|char) ;; *) echo "error: --token_type must be bpe or char, got ${token_type}" >&2; exit 1 ;; esac
-[ -f "${train_config}" ] || { echo "error: --train_config ${train_config} not found" >&2; exit 1; }
-for d in ${prune_depths}; do
-  [[ "${d}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_depths must be integers >= 1, got '${d}'" >&2; exit 1; }
-done
-for k in ${prune_sizes}; do
-  [[ "${k}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_sizes must be integers >= 1, got '${k}'" >&2; exit 1; }
-done
+  case "${token_type}" in bpe|char) ;; *) echo "error: --token_type must be bpe or char, got ${token_type}" >&2; exit 1 ;; esac
+  [ -f "${train_config}" ] || { echo "error: --train_config ${train_config} not found" >&2; exit 1; }
+  for d in ${prune_depths}; do
+    [[ "${d}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_depths must be integers >= 1, got '${d}'" >&2; exit 1; }
+  done
+  for k in ${prune_sizes}; do
+    [[ "${k}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_sizes must be integers >= 1, got '${k}'" >&2; exit 1; }
+  done
 
-if [ -n "${asr_sh}" ]; then
-  exec local/asr_sh.sh --asr_sh "${asr_sh}" --stage "${stage}" --stop_stage "${stop_stage}" \
-    --train_config "${train_config}" --decode_config "${decode_config}" --inference_model "${inference_model}" \
-    --prune_depths "${prune_depths}" --prune_sizes "${prune_sizes}" --corpus_dir "${corpus_dir}" \
-    --token_type "${token_type}" --nbpe "${nbpe}" --nj "${nj}" \
-    --train_hours "${train_hours}" --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}"
-fi
-
-token_tag=${token_type}; [ "${token_type}" = bpe ] && token_tag=bpe${nbpe}
-token_dir=${data_dir}/token_list/${token_tag}
-token_list=${token_dir}/tokens.txt
-bpemodel=${token_dir}/bpe.model
-tag=$(basename "${train_config}" .yaml)${max_epoch:+_ep${max_epoch}}
-stats_dir=${exp_dir}/asr_stats_${token_tag}
-asr_dir=${exp_dir}/asr_${tag}_${token_tag}
-decode_tag=decode_$(basename "${decode_config}" .yaml)_$(basename "${inference_model}" .pth)
-token_args=(--token_type "${token_type}" --token_list "${token_list}")
-[ "${token_type}" = bpe ] && token_args+=(--bpemodel "${bpemodel}")
-
-if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
-  begin 1 "synthesize the corpus into ${data_dir} (${train_hours} h train)"
-  ${python} -m espnet_layerprune.corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
-    --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
-  finish 1
-fi
-
-if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-  begin 2 "token list (${token_tag})"
-  mkdir -p "${token_dir}"
-  if [ "${token_type}" = bpe ]; then
-    ${python} local/spm_train.py --text "${data_dir}/train/text" --model_prefix "${token_dir}/bpe" --vocab_size "${nbpe}"
+  if [ -n "${asr_sh}" ]; then
+    exec local/asr_sh.sh --asr_sh "${asr_sh}" --stage "${stage}" --stop_stage "${stop_stage}" \
+      --train_config "${train_config}" --decode_config "${decode_config}" --inference_model "${inference_model}" \
+      --prune_depths "${prune_depths}" --prune_sizes "${prune_sizes}" --corpus_dir "${corpus_dir}" \
+      --token_type "${token_type}" --nbpe "${nbpe}" --nj "${nj}" \
+      --train_hours "${train_hours}" --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}"
   fi
-  bpe_args=(); [ "${token_type}" = bpe ] && bpe_args=(--bpemodel "${bpemodel}")
-  ${python} -m espnet2.bin.tokenize_text --token_type "${token_type}" "${bpe_args[@]}" \
-    --input "${data_dir}/train/text" --output "${token_list}" --field 2- --cleaner none \
-    --write_vocabulary true --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
-  log "$(wc -l < "${token_list}") tokens in ${token_list}"
-  finish 2
-fi
 
-data_args() {  # data options shared by collect-stats and training
-  echo --train_data_path_and_name_and_type "${data_dir}/train/wav.scp,speech,sound" \
-       --train_data_path_and_name_and_type "${data_dir}/train/text,text,text" \
-       --valid_data_path_and_name_and_type "${data_dir}/dev/wav.scp,speech,sound" \
-       --valid_data_path_and_name_and_type "${data_dir}/dev/text,text,text"
+  token_tag=${token_type}; [ "${token_type}" = bpe ] && token_tag=bpe${nbpe}
+  token_dir=${data_dir}/token_list/${token_tag}
+  token_list=${token_dir}/tokens.txt
+  bpemodel=${token_dir}/bpe.model
+  tag=$(basename "${train_config}" .yaml)${max_epoch:+_ep${max_epoch}}
+  stats_dir=${exp_dir}/asr_stats_${token_tag}
+  asr_dir=${exp_dir}/asr_${tag}_${token_tag}
+  decode_tag=decode_$(basename "${decode_config}" .yaml)_$(basename "${inference_model}" .pth)
+  token_args=(--token_type "${token_type}" --token_list "${token_list}")
+  [ "${token_type}" = bpe ] && token_args+=(--bpemodel "${bpemodel}")
+
+  if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
+    begin 1 "synthesize the corpus into ${data_dir} (${train_hours} h train)"
+    ${python} -m espnet_layerprune.corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
+      --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
+    finish 1
+  fi
+
+  if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
+    begin 2 "token list (${token_tag})"
+    mkdir -p "${token_dir}"
+    if [ "${token_type}" = bpe ]; then
+      ${python} local/spm_train.py --text "${data_dir}/train/text" --model_prefix "${token_dir}/bpe" --vocab_size "${nbpe}"
+    fi
+    bpe_args=(); [ "${token_type}" = bpe ] && bpe_args=(--bpemodel "${bpemodel}")
+    ${python} -m espnet2.bin.tokenize_text --token_type "${token_type}" "${bpe_args[@]}" \
+      --input "${data_dir}/train/text" --output "${token_list}" --field 2- --cleaner none \
+      --write_vocabulary true --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
+    log "$(wc -l < "${token_list}") tokens in ${token_list}"
+    finish 2
+  fi
+
+  data_args() {  # data options shared by collect-stats and training
+    echo --train_data_path_and_name_and_type "${data_dir}/train/wav.scp,speech,sound" \
+         --train_data_path_and_name_and_type "${data_dir}/train/text,text,text" \
+         --valid_data_path_and_name_and_type "${data_dir}/dev/wav.scp,speech,sound" \
+         --valid_data_path_and_name_and_type "${data_dir}/dev/text,text,text"
+  }
+
+  if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
+    begin 3 "collect feature statistics into ${stats_dir}"
+    mkdir -p "${stats_dir}/logdir"
+    # shellcheck disable=SC2046
+    ${python} -m espnet_layerprune.bin.asr_train --collect_stats true --use_preprocessor true \
+      "${token_args[@]}" --config "${train_config}" --output_dir "${stats_dir}" --ngpu 0 --normalize none \
+      --train_shape_file "${data_dir}/train/wav.scp" --valid_shape_file "${data_dir}/dev/wav.scp" \
+      $(data_args) > "${stats_dir}/logdir/stats.log" 2>&1 \
+      || { tail -n 30 "${stats_dir}/logdir/stats.log" >&2; exit 1; }
+    n_tokens=$(wc -l < "${token_list}")
+    for split in train valid; do
+      awk -v N="${n_tokens}" '{ print $0 "," N }' "${stats_dir}/${split}/text_shape" > "${stats_dir}/${split}/text_shape.${token_tag}"
+    done
+    finish 3
+  fi
+
+  if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
+    begin 4 "train ${train_config} into ${asr_dir} (log: ${asr_dir}/train.log)"
+    mkdir -p "${asr_dir}"
+    extra=(); [ -n "${max_epoch}" ] && extra+=(--max_epoch "${max_epoch}")
+    # --resume true: an interrupted run continues from its last finished epoch.
+    # shellcheck disable=SC2046
+    ${python} -m espnet_layerprune.bin.asr_train --use_preprocessor true "${token_args[@]}" \
+      --config "${train_config}" --output_dir "${asr_dir}" --ngpu "${ngpu}" --resume true \
+      --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
+      --train_shape_file "${stats_dir}/train/speech_shape" --train_shape_file "${stats_dir}/train/text_shape.${token_tag}" \
+      --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape.${token_tag}" \
+      $(data_args) "${extra[@]}" >> "${asr_dir}/train.log" 2>&1 &
+    train_pid=$!
+    # One progress line per finished epoch while training runs.
+    seen=0
+    while kill -0 "${train_pid}" 2>/dev/null; do
+      sleep 5
+      now=$(grep -c "epoch results" "${asr_dir}/train.log" 2>/dev/null || true)
+      if [ "${now:-0}" -gt "${seen}" ]; then
+        grep -h "epoch results" "${asr_dir}/train.log" | awk -v s="${seen}" 'NR > s' \
+          | sed -E 's/.*INFO: ([0-9]+epoch) results: \[train\].* loss=([0-9.]+),.*\[valid\].* cer_ctc=([0-9.]+),.* loss=([0-9.]+), time=.*/\1: train loss \2, valid loss \4, valid CER (final layer) \3/' \
+          | while read -r line; do log "${line}"; done
+        seen=${now}
+      fi
+    done
+    wait "${train_pid}" || { tail -n 30 "${asr_dir}/train.log" >&2; exit 1; }
+    if grep -q "^model: layerprune" "${asr_dir}/config.yaml"; then  # which units each size keeps
+      ${python} -m espnet_layerprune.size_table --asr_train_config "${asr_dir}/config.yaml" \
+        --asr_model_file "${asr_dir}/${inference_model}" --output "${asr_dir}/size_table.md"
+    fi
+    finish 4
+  fi
+
+  if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
+    begin 5 "decode test at depths ${prune_depths}${prune_sizes:+ and sizes ${prune_sizes}} with ${inference_model}"
+    settings=()
+    for depth in ${prune_depths}; do settings+=("depth${depth}:--prune_depth ${depth}"); done
+    for size in ${prune_sizes}; do settings+=("size${size}:--prune_size ${size}"); done
+    for setting in "${settings[@]}"; do
+      name=${setting%%:*}; flag=${setting#*:}
+      out=${asr_dir}/${decode_tag}/test/${name}
+      if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
+        log "${name}: already decoded in ${out}, skipping"; continue
+      fi
+      # Decode into a temporary directory, moved into place only when complete.
+      rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
+      start=$(date +%s)
+      # shellcheck disable=SC2086
+      ${python} -m espnet_layerprune.bin.asr_inference --config "${decode_config}" --ngpu "${ngpu}" \
+        --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
+        --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
+        --output_dir "${out}.tmp" ${flag} > "${out}.tmp.log" 2>&1 \
+        || { tail -n 30 "${out}.tmp.log" >&2; exit 1; }
+      rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
+      log "${name}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
+    done
+    finish 5
+  fi
+
+  if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
+    begin 6 "score with jiwer"
+    names=(); for d in ${prune_depths}; do names+=("depth${d}"); done; for k in ${prune_sizes}; do names+=("size${k}"); done
+    for name in "${names[@]}"; do
+      out=${asr_dir}/${decode_tag}/test/${name}
+      ${python} local/score.py --ref "${data_dir}/test/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
+    done
+    finish 6
+  fi
+
+  if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
+    begin 7 "write ${asr_dir}/RESULTS.md"
+    ${python} local/report.py --decode_dir "${asr_dir}/${decode_tag}/test" --wav_scp "${data_dir}/test/wav.scp" \
+      --train_config "${train_config}" --out "${asr_dir}/RESULTS.md"
+    finish 7
+  fi
+  log "all requested stages finished"
 }
 
-if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
-  begin 3 "collect feature statistics into ${stats_dir}"
-  mkdir -p "${stats_dir}/logdir"
-  # shellcheck disable=SC2046
-  ${python} -m espnet_layerprune.bin.asr_train --collect_stats true --use_preprocessor true \
-    "${token_args[@]}" --config "${train_config}" --output_dir "${stats_dir}" --ngpu 0 --normalize none \
-    --train_shape_file "${data_dir}/train/wav.scp" --valid_shape_file "${data_dir}/dev/wav.scp" \
-    $(data_args) > "${stats_dir}/logdir/stats.log" 2>&1 \
-    || { tail -n 30 "${stats_dir}/logdir/stats.log" >&2; exit 1; }
-  n_tokens=$(wc -l < "${token_list}")
-  for split in train valid; do
-    awk -v N="${n_tokens}" '{ print $0 "," N }' "${stats_dir}/${split}/text_shape" > "${stats_dir}/${split}/text_shape.${token_tag}"
-  done
-  finish 3
-fi
-
-if [ "${stage}" -le 4 ] && [ "${stop_stage}" -ge 4 ]; then
-  begin 4 "train ${train_config} into ${asr_dir} (log: ${asr_dir}/train.log)"
-  mkdir -p "${asr_dir}"
-  extra=(); [ -n "${max_epoch}" ] && extra+=(--max_epoch "${max_epoch}")
-  # --resume true: an interrupted run continues from its last finished epoch.
-  # shellcheck disable=SC2046
-  ${python} -m espnet_layerprune.bin.asr_train --use_preprocessor true "${token_args[@]}" \
-    --config "${train_config}" --output_dir "${asr_dir}" --ngpu "${ngpu}" --resume true \
-    --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
-    --train_shape_file "${stats_dir}/train/speech_shape" --train_shape_file "${stats_dir}/train/text_shape.${token_tag}" \
-    --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape.${token_tag}" \
-    $(data_args) "${extra[@]}" >> "${asr_dir}/train.log" 2>&1 &
-  train_pid=$!
-  # One progress line per finished epoch while training runs.
-  seen=0
-  while kill -0 "${train_pid}" 2>/dev/null; do
-    sleep 5
-    now=$(grep -c "epoch results" "${asr_dir}/train.log" 2>/dev/null || true)
-    if [ "${now:-0}" -gt "${seen}" ]; then
-      grep -h "epoch results" "${asr_dir}/train.log" | awk -v s="${seen}" 'NR > s' \
-        | sed -E 's/.*INFO: ([0-9]+epoch) results: \[train\].* loss=([0-9.]+),.*\[valid\].* cer_ctc=([0-9.]+),.* loss=([0-9.]+), time=.*/\1: train loss \2, valid loss \4, valid CER (final layer) \3/' \
-        | while read -r line; do log "${line}"; done
-      seen=${now}
-    fi
-  done
-  wait "${train_pid}" || { tail -n 30 "${asr_dir}/train.log" >&2; exit 1; }
-  if grep -q "^model: layerprune" "${asr_dir}/config.yaml"; then  # which units each size keeps
-    ${python} -m espnet_layerprune.size_table --asr_train_config "${asr_dir}/config.yaml" \
-      --asr_model_file "${asr_dir}/${inference_model}" --output "${asr_dir}/size_table.md"
-  fi
-  finish 4
-fi
-
-if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-  begin 5 "decode test at depths ${prune_depths}${prune_sizes:+ and sizes ${prune_sizes}} with ${inference_model}"
-  settings=()
-  for depth in ${prune_depths}; do settings+=("depth${depth}:--prune_depth ${depth}"); done
-  for size in ${prune_sizes}; do settings+=("size${size}:--prune_size ${size}"); done
-  for setting in "${settings[@]}"; do
-    name=${setting%%:*}; flag=${setting#*:}
-    out=${asr_dir}/${decode_tag}/test/${name}
-    if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
-      log "${name}: already decoded in ${out}, skipping"; continue
-    fi
-    # Decode into a temporary directory, moved into place only when complete.
-    rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
-    start=$(date +%s)
-    # shellcheck disable=SC2086
-    ${python} -m espnet_layerprune.bin.asr_inference --config "${decode_config}" --ngpu "${ngpu}" \
-      --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
-      --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
-      --output_dir "${out}.tmp" ${flag} > "${out}.tmp.log" 2>&1 \
-      || { tail -n 30 "${out}.tmp.log" >&2; exit 1; }
-    rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
-    log "${name}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
-  done
-  finish 5
-fi
-
-if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
-  begin 6 "score with jiwer"
-  names=(); for d in ${prune_depths}; do names+=("depth${d}"); done; for k in ${prune_sizes}; do names+=("size${k}"); done
-  for name in "${names[@]}"; do
-    out=${asr_dir}/${decode_tag}/test/${name}
-    ${python} local/score.py --ref "${data_dir}/test/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
-  done
-  finish 6
-fi
-
-if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
-  begin 7 "write ${asr_dir}/RESULTS.md"
-  ${python} local/report.py --decode_dir "${asr_dir}/${decode_tag}/test" --wav_scp "${data_dir}/test/wav.scp" \
-    --train_config "${train_config}" --out "${asr_dir}/RESULTS.md"
-  finish 7
-fi
-log "all requested stages finished"
+main "$@"; exit  # exit on the same line: nothing after it is read
