@@ -44,11 +44,16 @@ for m in ${methods}; do
   esac
 done
 
+# Corpus, token list and feature statistics once (shared by every model), then train + decode each.
+./run.sh --stage 1 --stop_stage 3 --corpus_dir "${corpus_dir}" --exp_dir "${exp_dir}"
 for entry in "${configs[@]}"; do
   cfg=${entry%%:*}; ds=${entry#*:}
-  echo "=== ${cfg} (depths ${ds})"
-  ./run.sh --stage 1 --stop_stage 7 --corpus_dir "${corpus_dir}" --exp_dir "${exp_dir}" \
-    --train_config "${cfg}" --prune_depths "${ds}"
+  sizes=""  # the data-driven supernets are also decoded at their size categories
+  grep -qE "^ *method: *(simple_top_k|iterative_zero_out)" "${cfg}" \
+    && sizes=$(${python} -c 'import sys, yaml; print(*yaml.safe_load(open(sys.argv[1]))["model_conf"]["supernet"]["sizes"])' "${cfg}")
+  echo "=== ${cfg} (depths ${ds}${sizes:+; sizes ${sizes}})"
+  ./run.sh --stage 4 --stop_stage 7 --corpus_dir "${corpus_dir}" --exp_dir "${exp_dir}" \
+    --train_config "${cfg}" --prune_depths "${ds}" --prune_sizes "${sizes}"
 done
 
 ${python} "${repo}/benchmarks/collect_accuracy.py" --exp_dir "${exp_dir}" --max_epoch "${max_epoch}" \

@@ -10,6 +10,8 @@ import subprocess
 from datetime import datetime
 from pathlib import Path
 
+import yaml
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -52,13 +54,37 @@ def collect(exp_dir: Path):
     models = {}
     for asr_dir in sorted(exp_dir.glob("asr_train_*")):
         name = re.sub(r"_ep\d+_.*$|_(bpe\d+|char)$", "", asr_dir.name[len("asr_"):])
-        scores = {}
-        for score in asr_dir.glob("decode_*/test/depth*/score.json"):
-            depth = int(score.parent.name[len("depth"):])
-            scores[depth] = json.loads(score.read_text())
+        scores, sizes = {}, {}
+        for kind, table in (("depth", scores), ("size", sizes)):
+            for score in asr_dir.glob(f"decode_*/test/{kind}*/score.json"):
+                result = json.loads(score.read_text())
+                pruning = score.parent / "pruning.yaml"
+                if pruning.exists():  # encoder parameters kept, to compare sizes at equal budget
+                    result["params"] = yaml.safe_load(pruning.read_text()).get("encoder_params_kept")
+                table[int(score.parent.name[len(kind):])] = result
         if scores and (asr_dir / "train.log").exists():
-            models[name] = {"scores": scores, "cost": training_cost(asr_dir / "train.log")}
+            models[name] = {"scores": scores, "sizes": sizes, "cost": training_cost(asr_dir / "train.log")}
     return models
+
+
+def size_table(models, individual, ref):
+    """Sizes (units kept) of the data-driven supernets, each against the individually trained
+    model with the nearest number of encoder parameters."""
+    rows = [n for n in LABELS if n in models and models[n]["sizes"]]
+    budget = {d: m["scores"][d].get("params") for d, m in individual.items()}
+    if not rows or None in budget.values():
+        return []
+    lines = ["Test WER (%) / CER (%) at each size (units kept: a unit is one MHSA or FFN half of a block), "
+             "against the individually trained model with the nearest encoder parameter count:", "",
+             "| model | size | encoder params | nearest individual | WER / CER | gap |", "|---|---:|---:|---:|---:|---:|"]
+    for n in rows:
+        for size, s in sorted(models[n]["sizes"].items(), reverse=True):
+            d = min(budget, key=lambda k: abs(budget[k] - (s.get("params") or 0)))
+            gap = s["wer"] - ref(d)
+            ok = gap <= max(0.5, 0.05 * ref(d))
+            lines.append(f"| {LABELS[n]} | {size} | {s.get('params') or 0:,} | depth {d} ({budget[d]:,}) | "
+                         f"{s['wer']:.2f} / {s['cer']:.2f} | {gap:+.2f}{'' if ok else ' ✗'} |")
+    return lines + [""]
 
 
 def main() -> None:
@@ -109,10 +135,14 @@ def main() -> None:
             cells.append(f"{s['wer']:.2f} / {s['cer']:.2f} ({gap:+.2f}{'' if ok else ' ✗'})")
         lines.append(f"| {LABELS[n]} | " + " | ".join(cells) + " |")
     lines += ["", "(±x) is the WER gap to the individually trained model of that depth; ✗ misses the goal.", ""]
+    lines += size_table(models, individual, ref)
 
     indiv_cost = sum(m["cost"][0] for m in individual.values())
     full_cost = individual[depths[0]]["cost"][0]
-    lines += ["## Training cost", "", "| model | training time (s): median epoch x epochs | updates | vs full-depth model | vs all individual models |",
+    lines += ["## Training cost from the training logs", "",
+              "Median epoch time x epochs, read from each training's log. The trainings did not all run under "
+              "the same load (see the notes above), so the side-by-side measurement in "
+              "[train_cost.md](train_cost.md) is the one to compare ratios with.", "", "| model | training time (s): median epoch x epochs | updates | vs full-depth model | vs all individual models |",
               "|---|---:|---:|---:|---:|"]
     for d in depths:
         s, u = individual[d]["cost"]

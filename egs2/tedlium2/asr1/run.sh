@@ -1,32 +1,14 @@
 #!/usr/bin/env bash
-# TED-LIUM-v2 supernet (the Xu et al. 2024 TED-LIUM-v2 size: d=384, 6 heads, ff 1536, ~42 M params), through ESPnet's own asr.sh
-# and its own data preparation. Needs a GPU, the LibriSpeech corpus and an ESPnet recipe directory:
+# TED-LIUM-v2 supernet (the Xu et al. 2024 TED-LIUM-v2 size: d=384, 6 heads, ff 1536, about 42 M params),
+# through ESPnet's own asr.sh and data preparation. Needs a GPU, TED-LIUM-v2 and ESPnet's recipe directory
+# (see docs/scale_recipes.md for what it costs):
 #
 #   git clone https://github.com/espnet/espnet   # or: pip download espnet==202611 --no-binary :all:
-#   ./run.sh --espnet_recipe /path/to/espnet/egs2/tedlium2/asr1 [--train_config conf/...yaml]
-#
-# Every extra option is passed to asr.sh (e.g. --stage 11 --ngpu 4).
+#   ./run.sh --espnet_recipe /path/to/espnet/egs2/tedlium2/asr1 \
+#       [--train_config conf/train_simple_top_k_conformer.yaml] [--prune_depths "12 6"] [asr.sh options]
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "${here}/../../.." && pwd)
-
-espnet_recipe=""
-train_config=${here}/conf/train_supernet_conformer.yaml
-inference_config=${here}/conf/decode_ctc.yaml
-prune_depths="12 9 6 3"
-if [ "${1:-}" = --espnet_recipe ]; then espnet_recipe=$2; shift 2; fi
-if [ "${1:-}" = --train_config ]; then train_config=$(realpath "$2"); shift 2; fi
-[ -x "${espnet_recipe}/asr.sh" ] || { echo "error: --espnet_recipe must be ESPnet's egs2/tedlium2/asr1 (with asr.sh), got '${espnet_recipe}'" >&2; exit 1; }
-[ -x "${repo}/.venv/bin/python" ] || make -C "${repo}" setup
-export PATH=${repo}/.venv/bin:${PATH}
-
-cd "${espnet_recipe}"
-common=(--lang en --ngpu 1 --nj 16 --gpu_inference true --inference_nj 2 --nbpe 500 --max_wav_duration 30
-  --speed_perturb_factors "0.9 1.0 1.1" --audio_format flac.ark --feats_type raw --use_lm false
-  --python "python -m espnet_layerprune.launch" --asr_config "${train_config}" --inference_config "${inference_config}"
-  --inference_asr_model valid.loss.ave.pth --train_set train --valid_set dev
-  --test_sets "dev test" --bpe_train_text data/train/text)
-./asr.sh "${common[@]}" --stop_stage 11 "$@"
-for depth in ${prune_depths}; do  # one decode directory per depth (named by --inference_args)
-  ./asr.sh "${common[@]}" --stage 12 --stop_stage 13 --inference_args "--prune_depth ${depth}" "$@"
-done
+recipe=tedlium2
+default_config=conf/train_supernet_conformer.yaml
+corpus_args=(--nbpe 500 --train_set train --valid_set dev --test_sets "dev test" --bpe_train_text data/train/text)
+. "$(dirname "$0")/../../TEMPLATE/asr1/supernet_recipe.sh"
+supernet_recipe_main "$@"; exit
