@@ -3,14 +3,13 @@
 
 import argparse
 import json
-import platform
+import os
 import re
 import statistics
-import subprocess
-from datetime import datetime
 from pathlib import Path
 
 import yaml
+from provenance import header
 
 import matplotlib
 
@@ -110,10 +109,8 @@ def main() -> None:
     lines = [
         "# Accuracy at every depth: one supernet against individually trained models",
         "",
-        f"- date: {datetime.now():%Y-%m-%d %H:%M}; commit "
-        + subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
-        f"- machine: {platform.machine()} CPU (2 cores), no GPU; {args.max_epoch} epochs each, same data/tokens/schedule",
-        f"- command: `{args.command}`",
+        *header(f"{os.cpu_count()} cores, no GPU; {args.max_epoch} epochs each, same data/tokens/schedule",
+               args.command, from_dir="."),
         "- goal: every supernet within max(0.5 absolute, 5% relative) WER of the individual model down to L/2",
         "",
         "Test WER (%) / CER (%) at each depth (early exit or the method's learned layers):",

@@ -19,12 +19,10 @@ Writes ``docs/results/export_footprint.md`` and ``.png``::
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 import matplotlib
@@ -32,8 +30,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import yaml  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
+from provenance import REPO, header  # noqa: E402
 
 # Runs in a clean process: stock ESPnet only. Prints one JSON line.
 DECODE_SNIPPET = r"""
@@ -74,19 +71,6 @@ def decode_footprint(config: Path, model: Path, wav_scp: Path, max_utts: int) ->
     return json.loads(out.strip().splitlines()[-1])
 
 
-def git_commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
-
-
-def _cwd() -> str:
-    """The working directory relative to the repository, for the report's command line."""
-    try:
-        return str(Path.cwd().resolve().relative_to(REPO)) or "."
-    except ValueError:
-        return str(Path.cwd())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="Kaldi dir with wav.scp")
@@ -124,21 +108,19 @@ def main() -> None:
                 "peak_mb": statistics.median(x["peak_mb"] for x in runs[d]),
                 "over_baseline_mb": statistics.median(x["peak_mb"] - x["baseline_mb"] for x in runs[d]),
             })
-    write_report(args, rows, " ".join(sys.argv[1:]))
+    write_report(args, rows)
 
 
-def write_report(args, rows, argv: str) -> None:
+def write_report(args, rows) -> None:
     full = rows[0]
     args.out_dir.mkdir(parents=True, exist_ok=True)
     lines = [
         "# Exported depth-k models: file size and peak decoding memory",
         "",
-        f"- date: {datetime.now():%Y-%m-%d %H:%M}; commit {git_commit()}",
-        f"- machine: {platform.machine()} CPU, 1 torch thread, no GPU",
+        *header("1 torch thread, no GPU"),
         f"- model: {args.asr_model_file} exported with `espnet_layerprune.bin.export --prune_depth k`",
         f"- decoding: stock `espnet2.bin.asr_inference.Speech2Text`, CTC beam 1, {args.max_utts} test "
         f"utterances in a fresh process; medians of {args.repeats} interleaved repeats",
-        f"- command (from `{_cwd()}`): `python {Path(__file__).resolve().relative_to(REPO)} {argv}`",
         "",
         "| depth | model.pth MB | ratio | parameters | ratio | peak RSS MB | ratio | RSS over baseline MB | ratio |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

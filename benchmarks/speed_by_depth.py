@@ -20,11 +20,8 @@ Audio comes from a Kaldi dir (``--data``), e.g. the synth_en test set; the model
 
 import argparse
 import logging
-import platform
 import statistics
-import subprocess
 import time
-from datetime import datetime
 from pathlib import Path
 
 import matplotlib
@@ -40,8 +37,8 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
 from espnet_layerprune.export import renumber_kept_blocks  # noqa: E402
+from provenance import REPO, header  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def load_audio(data_dir: Path, max_utts: int):
@@ -202,18 +199,14 @@ def write_report(args, rows, overhead, one, many, L, audio_s, f) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(args.out_dir / "speed.png", dpi=120)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()
     lines = [
         "# Decoding speed against depth",
         "",
-        f"- date: {datetime.now():%Y-%m-%d %H:%M}; commit {commit}",
-        f"- machine: {platform.machine()} CPU, {torch.get_num_threads()} torch thread(s), no GPU",
+        *header(f"{torch.get_num_threads()} torch thread(s), no GPU"),
         f"- model: {args.asr_model_file} ({L} layers)",
         f"- audio: {len(open(args.data / 'wav.scp').readlines()[: args.max_utts])} utterances, {audio_s:.0f} s; "
         f"medians of {args.repeats} interleaved repeats",
         f"- FLOPs per utterance (first one): front end {f['front'] / 1e9:.2f} G, one layer {f['layer'] / 1e9:.2f} G",
-        f"- command: `python benchmarks/speed_by_depth.py --data {args.data} --asr_train_config {args.asr_train_config} "
-        f"--asr_model_file {args.asr_model_file} --repeats {args.repeats} --max_utts {args.max_utts}`",
         "",
         "| depth | ideal ratio | greedy b=1 RTF | ratio | greedy batched RTF | ratio | beam 4 RTF | ratio |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",

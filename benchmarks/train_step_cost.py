@@ -16,12 +16,9 @@ Writes ``docs/results/train_cost.md``::
 """
 
 import argparse
-import platform
 import re
 import statistics
-import subprocess
 import time
-from datetime import datetime
 from pathlib import Path
 
 import soundfile
@@ -32,8 +29,8 @@ from espnet2.text.build_tokenizer import build_tokenizer
 from espnet2.text.token_id_converter import TokenIDConverter
 
 import espnet_layerprune  # noqa: F401  (registers our encoders and model)
+from provenance import REPO, header
 
-REPO = Path(__file__).resolve().parents[1]
 REFERENCE = "train_baseline"  # the plain model: the individually trained model of full depth
 
 
@@ -118,14 +115,6 @@ class Trainee:
         self.optim.step()
 
 
-def _cwd() -> str:
-    """The working directory relative to the repository, for the report's command line."""
-    try:
-        return str(Path.cwd().resolve().relative_to(REPO)) or "."
-    except ValueError:
-        return str(Path.cwd())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exp_dir", type=Path, required=True, help="holds the asr_train_* dirs")
@@ -184,16 +173,13 @@ def write_report(args, trainees, per_update, batches) -> None:
     full = rows[REFERENCE][2]
     individual = {n: r for n, r in rows.items() if n == REFERENCE or n.startswith("train_individual_d")}
     all_individual = sum(r[2] for r in individual.values())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     audio = sum(float(b["speech_lengths"].sum()) for b in batches) / 16000 / len(batches)
     lines = [
         "# Training cost, measured side by side",
         "",
-        f"- date: {datetime.now():%Y-%m-%d %H:%M}; commit {commit}",
-        f"- machine: {platform.machine()} CPU, {args.threads} torch thread(s), no GPU",
+        *header(f"{args.threads} torch thread(s), no GPU"),
         f"- {len(batches)} fixed batches of {audio:.1f} s of training audio on average; every model interleaved "
         f"in each of {args.repeats} repeats; medians",
-        f"- command (from `{_cwd()}`): `python benchmarks/train_step_cost.py --exp_dir {args.exp_dir} --data {args.data}`",
         f"- individual models: {', '.join(sorted(individual))} (the plain model is the full-depth one)",
         "",
         "| model | updates | s / update (stage 1) | s / update (stage 2) | estimated training s | vs full-depth model | vs all individual models |",
