@@ -31,7 +31,6 @@ from espnet2.text.token_id_converter import TokenIDConverter
 import espnet_layerprune  # noqa: F401  (registers our encoders and model)
 from provenance import REPO, header
 
-REFERENCE = "train_baseline"  # the plain model: the individually trained model of full depth
 
 
 def fixed_batches(data_dir: Path, token_list, num_batches: int, seconds: float):
@@ -124,6 +123,8 @@ def main() -> None:
     parser.add_argument("--num_batches", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--reference", default="train_baseline",
+                        help="config name of the full-depth individually trained model (the plain model)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "train_cost.md")
     args = parser.parse_args()
     if args.repeats < 1 or args.num_batches < 1:
@@ -132,8 +133,8 @@ def main() -> None:
     torch.manual_seed(0)
 
     dirs = sorted(d for d in args.exp_dir.glob("asr_train_*") if (d / "config.yaml").exists() and (d / "train.log").exists())
-    if not any(d.name.startswith(f"asr_{REFERENCE}") for d in dirs):
-        raise SystemExit(f"error: no asr_{REFERENCE}_* dir under {args.exp_dir}")
+    if not any(re.sub(r"_(bpe\d+|char)$", "", d.name) == f"asr_{args.reference}" for d in dirs):
+        raise SystemExit(f"error: --reference: no trained asr_{args.reference}_<tokens> dir under {args.exp_dir}")
     trainees = []
     for d in dirs:
         first = Trainee(d, 1)
@@ -170,8 +171,8 @@ def write_report(args, trainees, per_update, batches) -> None:
         else:
             estimate = updates * stages[1]
         rows[name] = (updates, stages, estimate)
-    full = rows[REFERENCE][2]
-    individual = {n: r for n, r in rows.items() if n == REFERENCE or n.startswith("train_individual_d")}
+    full = rows[args.reference][2]
+    individual = {n: r for n, r in rows.items() if n == args.reference or n.startswith("train_individual_d")}
     all_individual = sum(r[2] for r in individual.values())
     audio = sum(float(b["speech_lengths"].sum()) for b in batches) / 16000 / len(batches)
     lines = [

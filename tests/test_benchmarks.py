@@ -1,0 +1,62 @@
+"""The benchmark scripts run on a real (tiny) trained model and write their reports.
+
+No timing is asserted: only what does not depend on the machine (file sizes, parameter counts, the
+report's structure). The numbers themselves live in docs/results/.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def _run(script: str, *args: str) -> str:
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _table(md: str):
+    return [[c.strip() for c in line.strip("|").split("|")] for line in md.splitlines()
+            if line.startswith("| ") and not line.startswith("|---")]
+
+
+def test_export_footprint_shrinks_with_depth(tiny_recipe, tmp_path):
+    exp = tiny_recipe["exp"]
+    _run("export_footprint.py", "--data", str(tiny_recipe["data"] / "test"),
+         "--asr_train_config", str(exp / "config.yaml"), "--asr_model_file", str(exp / "valid.loss.best.pth"),
+         "--depths", "4,2", "--max_utts", "2", "--repeats", "1", "--out_dir", str(tmp_path))
+    md = (tmp_path / "export_footprint.md").read_text()
+    assert (tmp_path / "export_footprint.png").stat().st_size > 0
+    assert re.search(r"- date: .*; commit \w+", md) and "- command (from " in md
+    header, full, half = _table(md)
+    assert header[0] == "depth" and [full[0], half[0]] == ["4", "2"]
+    assert float(full[2]) == 1.0 and 0.3 < float(half[2]) < 0.9      # model.pth size ratio
+    assert int(half[3].replace(",", "")) < int(full[3].replace(",", ""))  # parameters
+
+
+def test_export_footprint_rejects_a_depth_out_of_range(tiny_recipe, tmp_path):
+    exp = tiny_recipe["exp"]
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "export_footprint.py"),
+                           "--data", str(tiny_recipe["data"] / "test"), "--asr_train_config", str(exp / "config.yaml"),
+                           "--asr_model_file", str(exp / "valid.loss.best.pth"), "--depths", "9",
+                           "--out_dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "--depths must be in [1, 4], got 9" in done.stderr
+    assert not (tmp_path / "export_footprint.md").exists()
+
+
+def test_train_step_cost_reports_every_trained_model(tiny_recipe, tmp_path):
+    out = tmp_path / "train_cost.md"
+    _run("train_step_cost.py", "--exp_dir", str(tiny_recipe["work"] / "exp"), "--data",
+         str(tiny_recipe["data"] / "train"), "--reference", "train_tiny", "--batch_seconds", "4",
+         "--num_batches", "1", "--repeats", "1", "--out", str(out))
+    rows = _table(out.read_text())
+    assert rows[0][0] == "model" and rows[1][0] == "train_tiny"
+    assert int(rows[1][1]) > 0                      # updates read from the training log
+    assert float(rows[1][2]) > 0 and rows[1][5] == "1.00"  # the reference against itself
