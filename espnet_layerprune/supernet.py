@@ -50,6 +50,8 @@ from espnet_layerprune.scores import (
 
 METHODS = ("simple_top_k", "iterative_zero_out", "stochastic_depth")
 GATES = ("hard", "soft")
+# Iterative-Zero-Out: reset scores differ by less than this, to keep their order (see _reset_lowest).
+RESET_ORDER_SPAN = 1e-3
 
 # Which options apply to which method (``from_config`` rejects the others).
 _COMMON = {"method", "sizes", "supernet_weight", "seed", "accum_grad", "total_steps",
@@ -429,8 +431,17 @@ class Supernet(torch.nn.Module):
         return step
 
     def _reset_lowest(self, n: int) -> None:
-        lowest = unit_ranking(self.scores)[self.num_units - n :]
-        self.scores.data[torch.tensor(lowest, device=self.scores.device)] = self.reset_value
+        """Reset the ``n`` lowest scores to ``reset_value``, keeping their order.
+
+        The reset units get ``reset_value`` plus offsets below ``RESET_ORDER_SPAN``, in the
+        order of their scores before the reset. Without them the last reset would leave the
+        ``n`` lowest units tied, and the masks of the sizes in between would follow the unit
+        index instead of the zero-out order (units zeroed in earlier iterations rank lowest).
+        """
+        lowest = unit_ranking(self.scores)[self.num_units - n :]  # highest of them first
+        offsets = torch.arange(n, 0, -1, dtype=self.scores.dtype) * (RESET_ORDER_SPAN / n)
+        index = torch.tensor(lowest, device=self.scores.device)
+        self.scores.data[index] = self.reset_value + offsets.to(self.scores.device)
 
     # ------------------------------------------------------------ passes
     def _all_units(self) -> Tuple[int, ...]:
