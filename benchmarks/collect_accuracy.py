@@ -58,12 +58,32 @@ def collect(exp_dir: Path):
             for score in asr_dir.glob(f"decode_*/test/{kind}*/score.json"):
                 result = json.loads(score.read_text())
                 pruning = score.parent / "pruning.yaml"
-                if pruning.exists():  # encoder parameters kept, to compare sizes at equal budget
-                    result["params"] = yaml.safe_load(pruning.read_text()).get("encoder_params_kept")
+                if pruning.exists():  # encoder parameters and units kept, to compare at equal budget
+                    info = yaml.safe_load(pruning.read_text())
+                    result["params"] = info.get("encoder_params_kept")
+                    result["units"] = len(info.get("kept_units") or [])
                 table[int(score.parent.name[len(kind):])] = result
         if scores and (asr_dir / "train.log").exists():
             models[name] = {"scores": scores, "sizes": sizes, "cost": training_cost(asr_dir / "train.log")}
     return models
+
+
+def comparison_rows(models, names, depths):
+    """(label, {depth: result}) rows of the depth table. A data-driven supernet gets two rows: its
+    own selection (the size with as many units as ``depth`` blocks have) and whole blocks ranked
+    by their summed unit scores (``--prune_depth``)."""
+    rows = []
+    for n in names:
+        m = models[n]
+        if not m["sizes"]:
+            rows.append((LABELS[n], m["scores"]))
+            continue
+        full = m["scores"].get(depths[0], {})
+        per_block = (full.get("units") or 0) // depths[0] or 1
+        rows.append((f"{LABELS[n]}: learned unit masks (size = {per_block} x depth)",
+                     {d: m["sizes"][per_block * d] for d in depths if per_block * d in m["sizes"]}))
+        rows.append((f"{LABELS[n]}: whole blocks by summed scores", m["scores"]))
+    return rows
 
 
 def size_table(models, individual, ref):
@@ -120,18 +140,21 @@ def main() -> None:
         "| individually trained | " + " | ".join(
             f"{individual[d]['scores'][d]['wer']:.2f} / {individual[d]['scores'][d]['cer']:.2f}" for d in depths) + " |",
     ]
-    for n in others:
+    rows = comparison_rows(models, others, depths)
+    for label, results in rows:
         cells = []
         for d in depths:
-            s = models[n]["scores"].get(d)
+            s = results.get(d)
             if s is None:
                 cells.append("-")
                 continue
-            gap = s["wer"] - ref(d)
-            ok = gap <= max(0.5, 0.05 * ref(d))
-            cells.append(f"{s['wer']:.2f} / {s['cer']:.2f} ({gap:+.2f}{'' if ok else ' ✗'})")
-        lines.append(f"| {LABELS[n]} | " + " | ".join(cells) + " |")
-    lines += ["", "(±x) is the WER gap to the individually trained model of that depth; ✗ misses the goal.", ""]
+            gap, cer_gap = s["wer"] - ref(d), s["cer"] - individual[d]["scores"][d]["cer"]
+            miss = d >= depths[0] / 2 and gap > max(0.5, 0.05 * ref(d))
+            cells.append(f"{s['wer']:.2f} / {s['cer']:.2f} ({gap:+.2f} / {cer_gap:+.2f}{' ✗' if miss else ''})")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "(±x / ±y): WER / CER gap to the individually trained model of that depth; ✗ misses the goal "
+              "(which covers depths down to L/2). At WERs near 100% the goal's 5%-relative allowance is about 5 "
+              "absolute, so read the gaps, the 0.5-absolute part and the CER, not only the marks.", ""]
     lines += size_table(models, individual, ref)
 
     indiv_cost = sum(m["cost"][0] for m in individual.values())
@@ -151,9 +174,9 @@ def main() -> None:
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ax.plot(depths, [ref(d) for d in depths], "ko-", lw=2, label="individually trained")
-    for n in others:
-        ds = [d for d in depths if d in models[n]["scores"]]
-        ax.plot(ds, [models[n]["scores"][d]["wer"] for d in ds], "o--", label=LABELS[n])
+    for label, results in rows:
+        ds = [d for d in depths if d in results]
+        ax.plot(ds, [results[d]["wer"] for d in ds], "o--", label=label)
     ax.set_xlabel("encoder depth")
     ax.set_ylabel("test WER (%)")
     ax.invert_xaxis()
