@@ -229,8 +229,9 @@ class LayerPruneASRModel(ESPnetASRModel):
 
         stats: Dict[str, Optional[torch.Tensor]] = {}
         loss = None
-        for p in passes:
-            pass_loss, pass_stats = self._run_pass(p, feats, feats_lengths, text, text_lengths)
+        with self.encoder.shared_input_embedding():  # the front end runs once for all passes
+            results = [(p, *self._run_pass(p, feats, feats_lengths, text, text_lengths)) for p in passes]
+        for p, pass_loss, pass_stats in results:
             if p.name == "supernet":
                 stats.update(pass_stats)  # ESPnet's names: loss_ctc, cer_ctc, ...
             elif pass_stats.get("cer_ctc") is not None:

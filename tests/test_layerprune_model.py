@@ -231,3 +231,15 @@ def test_bad_model_conf(kwargs, message):
     supernet = kwargs.pop("supernet", SIMPLE)
     with pytest.raises(ValueError, match=message):
         build(supernet, **kwargs)
+
+
+def test_a_training_update_runs_the_front_end_once_for_all_passes():
+    model = build(SIMPLE)
+    calls = []
+    model.encoder.embed.register_forward_hook(lambda *_: calls.append(1))
+    model.train()
+    loss, stats, _ = model(**batch())
+    assert "loss_subnet" in stats  # two passes: supernet and subnet
+    assert len(calls) == 1
+    loss.backward()
+    assert next(model.encoder.embed.parameters()).grad is not None

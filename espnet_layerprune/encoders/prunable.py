@@ -227,7 +227,32 @@ class PrunableEncoderMixin:
         self.last_unit_scales = scales
         return scales
 
+    @contextlib.contextmanager
+    def shared_input_embedding(self):
+        """Within this context, forward passes over the same input tensor reuse one
+        front-end (``embed``) output.
+
+        A supernet update runs 2-3 passes over the same features, and the
+        subsampling front end, which no mask prunes, is a large share of the cost
+        (on CPU the biggest). Sharing it computes it once per update; gradients
+        from every pass still reach it. Its dropout is then drawn once per update.
+        """
+        self._embed_cache = {}
+        try:
+            yield self
+        finally:
+            self._embed_cache = None
+
     def _embed_input(self, xs_pad, masks):
+        cache = getattr(self, "_embed_cache", None)
+        if cache is not None and cache.get("input") is xs_pad:
+            return cache["output"]
+        out = self._embed_uncached(xs_pad, masks)
+        if cache is not None:
+            cache.update(input=xs_pad, output=out)
+        return out
+
+    def _embed_uncached(self, xs_pad, masks):
         if self.embed is None:
             return xs_pad, masks
         if isinstance(self.embed, _SUBSAMPLING):

@@ -219,3 +219,38 @@ def test_parameter_count_follows_kept_layers_and_units():
     enc.keep_layers([1])
     per_layer = sum(p.numel() for p in layer.parameters())
     assert enc.kept_parameter_count()[0] == total - 5 * per_layer
+
+
+def test_shared_input_embedding_runs_the_front_end_once_per_input():
+    _, ours = _pair(unit_granularity="sublayer")
+    calls = []
+    ours.embed.register_forward_hook(lambda *_: calls.append(1))
+    xs, ilens = _inputs()
+    alone = [ours(xs, ilens)[0], None]
+    with ours.pruned(layers=[1]):
+        alone[1] = ours(xs, ilens)[0]
+    calls.clear()
+    with ours.shared_input_embedding():
+        shared = [ours(xs, ilens)[0]]
+        with ours.pruned(layers=[1]):
+            shared.append(ours(xs, ilens)[0])
+        ours(xs.clone(), ilens)  # another input tensor: embedded again
+    assert len(calls) == 2
+    assert all(torch.equal(a, b) for a, b in zip(alone, shared))
+    ours(xs, ilens)  # outside the context nothing is cached
+    assert len(calls) == 3
+
+
+def test_shared_input_embedding_sends_gradients_from_every_pass():
+    _, ours = _pair()
+    xs, ilens = _inputs()
+    with ours.shared_input_embedding():
+        first = ours(xs, ilens)[0].sum()
+        with ours.pruned(layers=[1]):
+            second = ours(xs, ilens)[0].sum()
+    weight = next(ours.embed.parameters())
+    (g_first,) = torch.autograd.grad(first, weight, retain_graph=True)
+    (g_second,) = torch.autograd.grad(second, weight, retain_graph=True)
+    (g_both,) = torch.autograd.grad(first + second, weight)
+    assert g_second.abs().sum() > 0
+    assert torch.allclose(g_both, g_first + g_second, atol=1e-5)
