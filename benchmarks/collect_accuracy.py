@@ -161,7 +161,7 @@ def main() -> None:
     full_cost = individual[depths[0]]["cost"][0]
     lines += ["## Training cost from the training logs", "",
               "Median epoch time x epochs, read from each training's log. The trainings did not all run under "
-              "the same load (see the notes above), so the side-by-side measurement in "
+              "the same load (see README.md), so the side-by-side measurement in "
               "[train_cost.md](train_cost.md) is the one to compare ratios with.", "", "| model | training time (s): median epoch x epochs | updates | vs full-depth model | vs all individual models |",
               "|---|---:|---:|---:|---:|"]
     for d in depths:
@@ -172,21 +172,26 @@ def main() -> None:
         lines.append(f"| {LABELS[n]} | {s:.0f} | {u} | {s / full_cost:.2f} | {s / indiv_cost:.2f} |")
     lines += ["", "Goal: a supernet costs at most 1.5x one full-depth model and less than half of all individual models.", ""]
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    ax.plot(depths, [ref(d) for d in depths], "ko-", lw=2, label="individually trained")
-    for label, results in rows:
-        ds = [d for d in depths if d in results]
-        ax.plot(ds, [results[d]["wer"] for d in ds], "o--", label=label)
-    ax.set_xlabel("encoder depth")
-    ax.set_ylabel("test WER (%)")
-    ax.invert_xaxis()
-    ax.legend(fontsize=8)
-    ax.set_title("synth_en test WER against depth")
-    fig.tight_layout()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    for ax, metric in zip(axes, ("wer", "cer")):
+        ax.plot(depths, [individual[d]["scores"][d][metric] for d in depths], "ko-", lw=2,
+                label="individually trained")
+        for label, results in rows:
+            ds = [d for d in depths if d in results]
+            ax.plot(ds, [results[d][metric] for d in ds], "o--", label=label)
+        ax.set_xlabel("encoder depth")
+        ax.set_ylabel(f"test {metric.upper()} (%)")
+        ax.set_xticks(depths)
+        ax.invert_xaxis()
+        ax.grid(alpha=0.3)
+        ax.set_title(f"synth_en test {metric.upper()} against depth")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     png = args.out.with_suffix(".png")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=120)
-    lines += [f"![WER against depth]({png.name})", ""]
+    lines += [f"![WER and CER against depth]({png.name})", ""]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
 
