@@ -116,6 +116,7 @@ def prune_model(
         if depth is not None and plan is None:
             stored = _stored_depth_layers(model, encoder, depth)
             if stored is not None:
+                _warn_blocks_not_trained_together(model, encoder, depth)
                 layers, depth, source = stored, None, "supernet learned scores"
         kept, default_source = resolve_kept_layers(encoder.num_layers, depth, layers, plan)
         source = source or default_source
@@ -161,6 +162,20 @@ def _units_for_size(model, encoder, size: int, plan: Optional[PrunePlan]):
     raise ValueError(
         f"--prune_size {size}: this model has no learned unit masks and no prune "
         "plan with sizes; use --prune_depth or train with model: layerprune"
+    )
+
+
+def _warn_blocks_not_trained_together(model, encoder, depth: int) -> None:
+    """A depth on a scored supernet keeps whole blocks ranked by summed unit scores: a
+    combination no training pass ran. Its trained subnets are the sizes (measured: up to
+    2 WER better on synth_en, docs/results/README.md)."""
+    sizes = tuple(getattr(getattr(model, "supernet", None), "sizes", ()) or ())
+    same = depth * encoder.units_per_layer
+    hint = f"--prune_size {same} keeps as many units" if same in sizes else f"its trained sizes are {sizes}"
+    logging.warning(
+        "--prune_depth %d on a data-driven supernet keeps whole blocks ranked by their summed unit "
+        "scores, which were not trained together as a subnet; %s, with the learned masks",
+        depth, hint,
     )
 
 

@@ -243,3 +243,20 @@ def test_a_training_update_runs_the_front_end_once_for_all_passes():
     assert len(calls) == 1
     loss.backward()
     assert next(model.encoder.embed.parameters()).grad is not None
+
+
+def test_depth_on_a_scored_supernet_warns_and_names_the_matching_size(caplog):
+    from espnet_layerprune.apply import prune_model
+
+    model = build(SIMPLE)  # conformer: 4 units per block, sizes 3/6/9/12
+    train(model, 4)
+    with caplog.at_level("WARNING"):
+        result = prune_model(model, depth=2)
+    assert result.source == "supernet learned scores" and len(result.kept_layers) == 2
+    assert "not trained together" in caplog.text and "its trained sizes are (3, 6, 9, 12)" in caplog.text
+    caplog.clear()
+    model = build(dict(SIMPLE, sizes=[4, 8, 12]))
+    train(model, 4)
+    with caplog.at_level("WARNING"):
+        prune_model(model, depth=2)
+    assert "--prune_size 8 keeps as many units" in caplog.text
