@@ -111,8 +111,8 @@ def _free_port() -> int:
 
 def train_distributed(work: Path, config: Path, out: Path, *extra: str, nproc: int = 2, env=None):
     """torchrun with ``nproc`` CPU workers around ESPnet training; returns the records."""
-    stats = work / "exp" / "asr_stats_char"
-    data = work / "data"
+    from tiny_recipe import train_argv  # here: this file also runs as torchrun's script
+
     record_dir = out.parent / f"{out.name}.records"
     record_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -120,19 +120,7 @@ def train_distributed(work: Path, config: Path, out: Path, *extra: str, nproc: i
         "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
         str(THIS), str(record_dir),
         "--ngpu", "0", "--multiprocessing_distributed", "false", "--dist_backend", "gloo",
-        "--use_preprocessor", "true", "--token_type", "char",
-        "--token_list", str(data / "token_list" / "char" / "tokens.txt"),
-        "--config", str(config), "--output_dir", str(out),
-        "--normalize_conf", f"stats_file={stats / 'train' / 'feats_stats.npz'}",
-        "--train_shape_file", str(stats / "train" / "speech_shape"),
-        "--train_shape_file", str(stats / "train" / "text_shape.char"),
-        "--valid_shape_file", str(stats / "valid" / "speech_shape"),
-        "--valid_shape_file", str(stats / "valid" / "text_shape.char"),
-        "--train_data_path_and_name_and_type", f"{data / 'train' / 'wav.scp'},speech,sound",
-        "--train_data_path_and_name_and_type", f"{data / 'train' / 'text'},text,text",
-        "--valid_data_path_and_name_and_type", f"{data / 'dev' / 'wav.scp'},speech,sound",
-        "--valid_data_path_and_name_and_type", f"{data / 'dev' / 'text'},text,text",
-        *extra,
+        *train_argv(work, config, out), *extra,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)

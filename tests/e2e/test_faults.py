@@ -72,23 +72,10 @@ def _decode(argv):
 
 
 def _train_argv(work: Path, config: Path, out: Path, data: Path = None, *extra: str):
-    """The arguments of run.sh's stage 4 (our training entry point)."""
-    stats, data = work / "exp" / "asr_stats_char", data or work / "data"
-    return [
-        "--use_preprocessor", "true", "--token_type", "char",
-        "--token_list", str(work / "data" / "token_list" / "char" / "tokens.txt"),
-        "--config", str(config), "--output_dir", str(out), "--ngpu", "0", "--resume", "true",
-        "--normalize_conf", f"stats_file={stats / 'train' / 'feats_stats.npz'}",
-        "--train_shape_file", str(stats / "train" / "speech_shape"),
-        "--train_shape_file", str(stats / "train" / "text_shape.char"),
-        "--valid_shape_file", str(stats / "valid" / "speech_shape"),
-        "--valid_shape_file", str(stats / "valid" / "text_shape.char"),
-        "--train_data_path_and_name_and_type", f"{data / 'train' / 'wav.scp'},speech,sound",
-        "--train_data_path_and_name_and_type", f"{data / 'train' / 'text'},text,text",
-        "--valid_data_path_and_name_and_type", f"{data / 'dev' / 'wav.scp'},speech,sound",
-        "--valid_data_path_and_name_and_type", f"{data / 'dev' / 'text'},text,text",
-        *extra,
-    ]
+    """The arguments of run.sh's stage 4 (our training entry point), resuming."""
+    from tiny_recipe import train_argv
+
+    return [*train_argv(work, config, out, data), "--ngpu", "0", "--resume", "true", *extra]
 
 
 def _layerprune_config(tmp: Path, **supernet) -> Path:
