@@ -74,7 +74,7 @@ main() {
 
   if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     begin 1 "synthesize the corpus into ${data_dir} (${train_hours} h train)"
-    ${python} -m espnet_layerprune.corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
+    ${python} -m synth_corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
       --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
     finish 1
   fi
@@ -143,7 +143,7 @@ main() {
     done
     wait "${train_pid}" || { tail -n 30 "${asr_dir}/train.log" >&2; exit 1; }
     if grep -q "^model: layerprune" "${asr_dir}/config.yaml"; then  # which units each size keeps
-      ${python} -m espnet_layerprune.size_table --asr_train_config "${asr_dir}/config.yaml" \
+      ${python} -m espnet_layerprune.bin.size_table --asr_train_config "${asr_dir}/config.yaml" \
         --asr_model_file "${asr_dir}/${inference_model}" --output "${asr_dir}/size_table.md"
     fi
     finish 4
@@ -186,11 +186,12 @@ main() {
   fi
 
   if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
-    begin 7 "write ${asr_dir}/RESULTS.md"
-    ${python} local/report.py --decode_dir "${asr_dir}/${decode_tag}/test" --wav_scp "${data_dir}/test/wav.scp" \
-      --train_config "${train_config}" --out "${asr_dir}/RESULTS.md"
+    begin 7 "write ${asr_dir}/RESULTS.md (error by depth and size, learning curve, plots)"
+    ${python} -m espnet_layerprune.bin.report --exp_dir "${asr_dir}/${decode_tag}/test" --data "${data_dir}/test" \
+      --train_log "${asr_dir}/train.log" --title "$(basename "${train_config}" .yaml)" --out "${asr_dir}/RESULTS.md"
     finish 7
   fi
+
   log "all requested stages finished"
 }
 

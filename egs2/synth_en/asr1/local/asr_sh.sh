@@ -6,7 +6,7 @@
 #   ./run.sh --asr_sh PATH/TO/asr.sh                  # the same, called from run.sh
 #
 # --stage/--stop_stage are the recipe's stages (run.sh's numbering), mapped to asr.sh's:
-#   1 corpus (espnet_layerprune.corpus.make; replaces asr.sh's stage 1, local/data.sh)
+#   1 corpus (synth_corpus.make; replaces asr.sh's stage 1, local/data.sh)
 #   2 format wav + token list   -> asr.sh 2-5 (2 speed perturbation, 3 format wav, 4 filter, 5 tokens)
 #   3 statistics                -> asr.sh 10 (6-9, the LM and n-gram stages, are skipped: --use_lm false)
 #   4 training                  -> asr.sh 11
@@ -85,7 +85,7 @@ asr_stop_stage=${asr_last[${stop_stage}]}
 if [ "${stage}" -le 1 ]; then
   log "stage 1: synthesize the corpus into ${corpus_dir}/data (${train_hours} h train)"
   # Idempotent: finished splits with the same parameters are skipped.
-  ${python} -m espnet_layerprune.corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
+  ${python} -m synth_corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
     --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
 fi
 [ "${asr_stage}" -le "${asr_stop_stage}" ] || { log "no asr.sh stage requested"; exit 0; }
@@ -214,5 +214,9 @@ done
 if [ "${asr_stop_stage}" -ge 13 ]; then
   [ -f "${asr_exp}/RESULTS.md" ] || die "asr.sh did not write ${asr_exp}/RESULTS.md"
   log "asr.sh's RESULTS.md (one row per depth or size): ${asr_exp}/RESULTS.md"
+  # This package's report over asr.sh's decode directories: kept layers, parameters, RTF, learning curve.
+  ${python} -m espnet_layerprune.bin.report --exp_dir "${asr_exp}" --data "${run_dir}/dump/raw/test" \
+    --train_log "${asr_exp}/train.log" --out "${asr_exp}/RESULTS_by_depth.md" > /dev/null
+  log "error by depth and size: ${asr_exp}/RESULTS_by_depth.md"
 fi
 log "all requested stages finished"

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import soundfile
 
-from espnet_layerprune.corpus import make
-from espnet_layerprune.corpus.kaldi import read_kaldi_file, validate_data_dir
-from espnet_layerprune.corpus.speakers import (SpeakerConfig, english_voices,
+from synth_corpus import make
+from synth_corpus.kaldi import read_kaldi_file, validate_data_dir
+from synth_corpus.speakers import (SpeakerConfig, english_voices,
                                                split_speakers, split_variants,
                                                voice_variants)
-from espnet_layerprune.corpus.synth import (SAMPLE_RATE, Augmentation, add_noise,
+from synth_corpus.synth import (SAMPLE_RATE, Augmentation, add_noise,
                                             render, speed_perturb, trim_silence)
-from espnet_layerprune.corpus.text import generate_sentences
+from synth_corpus.sentences import generate_sentences
 
 SPLITS = ("train", "dev", "test")
 BASE_ARGS = ["--train_hours", "0.004", "--dev_utts", "5", "--test_utts", "6",
@@ -176,7 +176,7 @@ def test_rerun_skips_refuses_and_overwrites(corpus, tmp_path, caplog, capsys):
         scp.write_text(scp.read_text().replace(str(corpus), str(out)))
     done = out / "data" / "dev" / ".done"
     stamp = done.stat().st_mtime_ns
-    with caplog.at_level(logging.INFO, logger="espnet_layerprune.corpus.make"):
+    with caplog.at_level(logging.INFO, logger="synth_corpus.make"):
         make.main(["--out_dir", str(out), *BASE_ARGS])  # nj differs: still same
     assert done.stat().st_mtime_ns == stamp
     assert sum("skipping" in r.getMessage() for r in caplog.records) == 3

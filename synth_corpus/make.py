@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m espnet_layerprune.corpus.make --out_dir DIR --train_hours 0.5 \\
+    python -m synth_corpus.make --out_dir DIR --train_hours 0.5 \\
         --dev_utts 200 --test_utts 300 --seed 0 [--nj 4]
 
 writes ``DIR/data/{train,dev,test}/{wav.scp,text,utt2spk,spk2utt,utt2dur}``
@@ -11,7 +11,7 @@ and ``DIR/wav/<split>/<speaker>/<utt>.wav`` (16 kHz, 16-bit, mono).
 * Train utterances are generated until their total duration reaches
   ``--train_hours``; dev and test have a fixed number of utterances. Train
   sentences never repeat a dev or test sentence.
-* Speakers follow :mod:`espnet_layerprune.corpus.speakers`: dev and test use
+* Speakers follow :mod:`synth_corpus.speakers`: dev and test use
   voice variants never used in training. Each speaker says
   ``--utts_per_spk`` consecutive utterances.
 * Augmentation: every split gets light additive noise (``--snr_range``);
@@ -48,14 +48,14 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from espnet_layerprune.corpus.kaldi import (Utterance, utterance_id,
+from synth_corpus.kaldi import (DataDirEntry, utterance_id,
                                             write_data_dir, write_wav)
-from espnet_layerprune.corpus.speakers import SPLITS, SpeakerConfig, iter_speakers
-from espnet_layerprune.corpus.synth import (SAMPLE_RATE, Augmentation,
+from synth_corpus.speakers import SPLITS, SpeakerConfig, iter_speakers
+from synth_corpus.synth import (SAMPLE_RATE, Augmentation,
                                             draw_augmentation, render, to_int16)
-from espnet_layerprune.corpus.text import iter_sentences
+from synth_corpus.sentences import iter_sentences
 
-logger = logging.getLogger("espnet_layerprune.corpus.make")
+logger = logging.getLogger("synth_corpus.make")
 
 #: Bump when a change makes old corpora differ from what this code builds.
 FORMAT_VERSION = 1
@@ -88,9 +88,9 @@ def derive_seed(*parts: object) -> int:
 
 
 def split_sentences(split: str, seed: int, min_words: int,
-                    max_words: int) -> Iterator[str]:
+                    max_words: int, list_size: int | None = None) -> Iterator[str]:
     """The sentence stream of one split."""
-    return iter_sentences(derive_seed(seed, split, "text"), min_words, max_words)
+    return iter_sentences(derive_seed(seed, split, "text"), min_words, max_words, list_size)
 
 
 def plan_split(split: str, args: argparse.Namespace, wav_dir: Path,
@@ -103,7 +103,7 @@ def plan_split(split: str, args: argparse.Namespace, wav_dir: Path,
         wav_dir: Directory of this split's wav files.
         exclude_texts: Sentences to skip (other splits' sentences).
     """
-    texts = split_sentences(split, args.seed, args.min_words, args.max_words)
+    texts = split_sentences(split, args.seed, args.min_words, args.max_words, args.word_list_size)
     speakers = iter_speakers(split, args.seed)
     speed_range = tuple(args.speed_range) if split == "train" else None
     snr_range = None if args.no_noise else tuple(args.snr_range)
@@ -133,6 +133,8 @@ def split_params(split: str, args: argparse.Namespace) -> dict:
         "snr_range": None if args.no_noise else list(args.snr_range),
         "sample_rate": SAMPLE_RATE,
     }
+    if args.word_list_size is not None:  # absent for the full vocabulary: older corpora stay valid
+        params["word_list_size"] = args.word_list_size
     if split == "train":
         params.update(train_hours=args.train_hours,
                       speed_range=list(args.speed_range),
@@ -408,7 +410,7 @@ def build_split(split: str, args: argparse.Namespace, out_dir: Path,
             planned[spec.utt_id] = spec
             yield spec
 
-    kept: list[Utterance] = []
+    kept: list[DataDirEntry] = []
     total_s = 0.0
     results = run_blocks(_blocks(remember(specs)), args.nj, resume=state == "resume")
     try:
@@ -416,7 +418,7 @@ def build_split(split: str, args: argparse.Namespace, out_dir: Path,
             for utt_id, n_samples in block:
                 spec = planned.pop(utt_id)
                 duration = n_samples / SAMPLE_RATE
-                kept.append(Utterance(utt_id, spec.speaker.speaker_id, spec.text,
+                kept.append(DataDirEntry(utt_id, spec.speaker.speaker_id, spec.text,
                                       spec.wav_path.resolve(), duration))
                 total_s += duration
                 if split == "train":
@@ -455,7 +457,7 @@ def build_split(split: str, args: argparse.Namespace, out_dir: Path,
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m espnet_layerprune.corpus.make",
+        prog="python -m synth_corpus.make",
         description="Synthesise an English speech corpus with eSpeak NG and "
                     "write it as Kaldi data directories "
                     "OUT_DIR/data/{train,dev,test}.",
@@ -480,6 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max_words", type=int, default=20,
                         help="maximum words per sentence, in "
                              "[max(min_words, 3), 40]")
+    parser.add_argument("--word_list_size", type=int, default=None,
+                        help="use the first N entries of every word list (names, nouns, verbs, "
+                             "...): a smaller domain, each word heard more often; 8 gives about "
+                             "560 word types (default: all, about 2,500); >= 2")
     parser.add_argument("--speed_range", type=float, nargs=2, default=[0.9, 1.1],
                         metavar=("LOW", "HIGH"),
                         help="train speed-perturbation factor range, within "
@@ -517,6 +523,8 @@ def _validate(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None
           f"--min_words must be in [1, 20], got {args.min_words}")
     check(max(args.min_words, 3) <= args.max_words <= 40,
           f"--max_words must be in [max(--min_words, 3), 40], got {args.max_words}")
+    check(args.word_list_size is None or args.word_list_size >= 2,
+          f"--word_list_size must be >= 2, got {args.word_list_size}")
     low, high = args.speed_range
     check(0.5 <= low <= high <= 2.0,
           f"--speed_range must satisfy 0.5 <= LOW <= HIGH <= 2, got {low} {high}")
@@ -562,7 +570,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         text
         for split in ("dev", "test")
         for text in islice(split_sentences(split, args.seed, args.min_words,
-                                           args.max_words),
+                                           args.max_words, args.word_list_size),
                            getattr(args, f"{split}_utts")))
     stats = {}
     for split in ("dev", "test", "train"):

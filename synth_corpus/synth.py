@@ -20,7 +20,7 @@ lock, and parallel generation must use processes, each with its own engine.
 Note that eSpeak also keeps some internal state between utterances (e.g. the
 phase of its pitch "flutter"), so an utterance's samples can differ slightly
 depending on what the same process synthesised before;
-:mod:`espnet_layerprune.corpus.make` therefore synthesises fixed blocks of
+:mod:`synth_corpus.make` therefore synthesises fixed blocks of
 utterances in fresh processes to be bit-exact reproducible.
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 import scipy.fft
 from scipy.signal import firwin, resample_poly
 
-from espnet_layerprune.corpus.speakers import SpeakerConfig
+from synth_corpus.speakers import SpeakerConfig
 
 #: Output sample rate of the corpus.
 SAMPLE_RATE = 16000

@@ -28,7 +28,7 @@ KALDI_FILES: tuple[str, ...] = ("wav.scp", "text", "utt2spk", "spk2utt",
 
 
 @dataclass(frozen=True)
-class Utterance:
+class DataDirEntry:
     """One entry of a data directory.
 
     Attributes:
@@ -80,7 +80,7 @@ def _write_lines(path: Path, lines: Iterable[str]) -> None:
     os.replace(tmp, path)
 
 
-def write_data_dir(data_dir: str | Path, utterances: Iterable[Utterance]) -> int:
+def write_data_dir(data_dir: str | Path, utterances: Iterable[DataDirEntry]) -> int:
     """Write a Kaldi data directory.
 
     Args:

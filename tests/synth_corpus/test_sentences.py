@@ -1,4 +1,4 @@
-"""Tests of the synthetic sentence generator (espnet_layerprune.corpus.text)."""
+"""The synthetic sentence generator, its words, morphology and numbers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from espnet_layerprune.corpus.text import (generate_sentences, inflect_verb,
-                                           number_to_words, ordinal_to_words,
-                                           pluralize, vocabulary, year_to_words)
+from synth_corpus.morphology import inflect_verb, pluralize
+from synth_corpus.numbers import number_to_words, ordinal_to_words, year_to_words
+from synth_corpus.sentences import generate_sentences, vocabulary
 
 ALLOWED = re.compile(r"[a-z']+( [a-z']+)*")
 
@@ -95,3 +95,15 @@ def test_inflections():
     assert pluralize("box") == "boxes"
     assert pluralize("strawberry") == "strawberries"
     assert pluralize("bus stop") == "bus stops"
+
+
+def test_a_smaller_domain_keeps_several_hundred_words_and_stays_grammatical():
+    full = vocabulary()
+    sentences = generate_sentences(3000, seed=1, list_size=8)
+    used = {w for s in sentences for w in s.split()}
+    assert used <= full and 400 < len(used) < 700
+    unrestricted = {w for s in generate_sentences(3000, seed=1) for w in s.split()}
+    assert len(unrestricted) > 2 * len(used)
+    assert generate_sentences(50, seed=1, list_size=8) == sentences[:50]
+    with pytest.raises(ValueError, match="--word_list_size must be >= 2"):
+        generate_sentences(1, seed=0, list_size=1)

@@ -1,0 +1,325 @@
+"""WER/CER by depth (and size) of a supernet's decodes, with the learning curve.
+
+Works on the decode directories of any recipe: this package's ``run.sh``
+(``exp/asr_*/decode_*/test/depth6/``) and ESPnet's ``asr.sh`` run through the
+launcher (``exp/asr_*/decode_*_prune_depth6_*/test_clean/``, whose jobs each
+write ``logdir/output.N/pruning.yaml``)::
+
+    python -m espnet_layerprune.bin.report --exp_dir exp/asr_train_supernet \\
+        --data data/test --out exp/asr_train_supernet/RESULTS.md
+
+For every decode (a directory with ``pruning.yaml``) it scores the hypotheses
+against ``--data``'s ``text`` with jiwer, and writes ``score.json`` there; the
+report (Markdown) has one row per decode: the request, the kept layers and
+units, WER, CER, encoder parameters and real-time factor, and a plot of error
+and RTF against depth. With the training log (``exp_dir/train.log``) it adds the
+learning curve: validation error per epoch against training wall time, at the
+full depth and at every intermediate layer the model reports (``model:
+layerprune`` reports ``wer_ctc``; ESPnet's model only ``cer_ctc``).
+"""
+
+import argparse
+import json
+import logging
+import platform
+import re
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import jiwer
+import yaml
+
+from espnet_layerprune.bin.common import add_log_options, setup_logging
+from espnet_layerprune.data import scp_entries
+
+DECODE_PLOT = "results_by_depth.png"
+CURVE_PLOT = "learning_curve.png"
+
+
+@dataclass
+class Decode:
+    """One decode directory: its request, kept units and score."""
+
+    root: Path
+    request: str
+    kept_layers: List[int]
+    kept_units: int
+    params: int
+    params_total: int
+    seconds: float
+    wer: float = float("nan")
+    cer: float = float("nan")
+    utterances: int = 0
+    rtf: Optional[float] = None
+
+
+def _read_text(path: Path) -> Dict[str, str]:
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip("\n").split(maxsplit=1)
+            if parts:
+                out[parts[0]] = parts[1] if len(parts) > 1 else ""
+    return out
+
+
+def _request_name(info: dict, root: Path) -> str:
+    request = info.get("request") or {}
+    for key in ("prune_layers", "prune_size", "prune_depth"):
+        if request.get(key) is not None:
+            value = request[key]
+            value = ",".join(map(str, value)) if isinstance(value, list) else value
+            return f"{key[len('prune_'):]} {value}"
+    m = re.search(r"(depth|size)(\d+)$", root.name) or re.search(r"prune_(depth|size)_?(\d+)", str(root))
+    return f"{m.group(1)} {m.group(2)}" if m else "full"
+
+
+def find_decodes(exp_dir: Path) -> List[Decode]:
+    """Every decode below ``exp_dir``: one per directory with ``pruning.yaml``
+    (asr.sh's parallel jobs ``logdir/output.N`` count as one decode)."""
+    roots: Dict[Path, List[Path]] = {}
+    for info in sorted(exp_dir.rglob("pruning.yaml")):
+        job = info.parent
+        root = job.parent.parent if job.parent.name == "logdir" else job
+        roots.setdefault(root, []).append(job)
+    decodes = []
+    for root, jobs in sorted(roots.items()):
+        infos = [yaml.safe_load((j / "pruning.yaml").read_text()) for j in jobs]
+        first = infos[0]
+        decodes.append(Decode(
+            root=root, request=_request_name(first, root), kept_layers=first["kept_layers"],
+            kept_units=len(first["kept_units"]), params=first["encoder_params_kept"],
+            params_total=first["encoder_params_total"],
+            seconds=max(i.get("decode_seconds", 0.0) for i in infos),  # jobs run in parallel
+        ))
+    return decodes
+
+
+def hypotheses(decode: Decode) -> Dict[str, str]:
+    """The 1-best text of a decode (merged over asr.sh's jobs)."""
+    merged = decode.root / "text"
+    if merged.is_file():
+        return _read_text(merged)
+    hyps: Dict[str, str] = {}
+    for path in sorted(decode.root.rglob("1best_recog/text")):
+        hyps.update(_read_text(path))
+    if not hyps:
+        raise FileNotFoundError(f"no hypotheses (text or 1best_recog/text) in {decode.root}")
+    return hyps
+
+
+def score(decode: Decode, refs: Dict[str, str]) -> None:
+    """WER/CER with jiwer against ``refs``; writes ``score.json`` in the decode directory."""
+    hyps = hypotheses(decode)
+    missing = sorted(set(refs) - set(hyps))
+    if missing:
+        raise ValueError(f"{decode.root}: {len(missing)} utterances have no hypothesis, e.g. {missing[:3]}")
+    keys = sorted(refs)
+    ref, hyp = [refs[k] for k in keys], [hyps[k].strip() for k in keys]
+    decode.wer, decode.cer, decode.utterances = 100 * jiwer.wer(ref, hyp), 100 * jiwer.cer(ref, hyp), len(keys)
+    result = {"utterances": len(keys), "wer": decode.wer, "cer": decode.cer,
+              "ref_words": sum(len(r.split()) for r in ref)}
+    (decode.root / "score.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+def audio_seconds(data_dir: Path) -> Optional[float]:
+    """Total audio of a data dir, from ``utt2dur``, ``utt2num_samples`` or the wav headers."""
+    if (data_dir / "utt2dur").is_file():
+        return sum(float(v) for _, v in scp_entries(data_dir / "utt2dur"))
+    if (data_dir / "utt2num_samples").is_file():
+        return sum(int(v) for _, v in scp_entries(data_dir / "utt2num_samples")) / 16000
+    if (data_dir / "wav.scp").is_file():
+        import soundfile
+
+        try:
+            return sum(soundfile.info(p.strip()).duration for _, p in scp_entries(data_dir / "wav.scp"))
+        except RuntimeError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------- learning curve
+_RESULTS = re.compile(r"^\S* ?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+ .*?(\d+)epoch results: (.*)$")
+
+
+def learning_curve(train_log: Path) -> List[dict]:
+    """Per epoch: wall seconds since the start of training and the validation stats."""
+    rows, start = [], None
+    for line in train_log.read_text(errors="replace").splitlines():
+        stamp = re.match(r"^\S* ?(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", line)
+        if stamp and start is None and "epoch started" in line:
+            start = datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S")
+        m = _RESULTS.match(line)
+        if not m:
+            continue
+        when = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")
+        valid = m.group(3).split("[valid]", 1)[-1]
+        stats = {k: float(v) for k, v in re.findall(r"(\w+)=([-\d.e+]+|nan)", valid) if v != "nan"}
+        rows.append({"epoch": int(m.group(2)), "seconds": (when - (start or when)).total_seconds(), **stats})
+    return rows
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_decodes(decodes: List[Decode], path: Path, title: str) -> None:
+    rows = sorted((d for d in decodes if d.request.startswith(("depth", "full"))), key=lambda d: -len(d.kept_layers))
+    rows = rows or decodes
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    depths = [len(d.kept_layers) for d in rows]
+    ax.plot(depths, [d.wer for d in rows], "o-", color="tab:blue", label="WER")
+    ax.plot(depths, [d.cer for d in rows], "s--", color="tab:cyan", label="CER")
+    ax.set_xlabel("encoder depth (layers kept)")
+    ax.set_ylabel("error rate (%)")
+    ax.invert_xaxis()
+    if all(d.rtf is not None for d in rows):
+        ax2 = ax.twinx()
+        ax2.plot(depths, [d.rtf for d in rows], "^:", color="tab:red", label="RTF")
+        ax2.set_ylabel("real-time factor", color="tab:red")
+        handles = [h for a in (ax, ax2) for h in a.get_legend_handles_labels()[0]]
+        ax.legend(handles, [h.get_label() for h in handles], loc="upper left")
+    else:
+        ax.legend(loc="upper left")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def curve_columns(rows: List[dict]) -> List[str]:
+    """The error columns to show: the final layer, then intermediate layers, deepest first."""
+    keys = set().union(*rows) if rows else set()
+    metric = "wer" if any(k.startswith("wer_ctc") for k in keys) else "cer"
+    layers = sorted((int(k.rsplit("layer", 1)[1]) for k in keys if k.startswith(f"{metric}_interctc_layer")), reverse=True)
+    return [f"{metric}_ctc"] + [f"{metric}_interctc_layer{n}" for n in layers]
+
+
+def plot_curve(rows: List[dict], path: Path, title: str) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    minutes = [r["seconds"] / 60 for r in rows]
+    columns = curve_columns(rows)
+    shown = [columns[0]] + columns[1:][2::3]  # the top, and every third layer below it
+    for col in shown:
+        label = "final layer" if col.endswith("_ctc") else "layer " + col.rsplit("layer", 1)[1]
+        ax.plot(minutes, [100 * r.get(col, float("nan")) for r in rows], "o-" if col == columns[0] else ".--",
+                label=label)
+    ax.set_xlabel("training wall time (min)")
+    ax.set_ylabel(f"validation {columns[0][:3].upper()} (%, greedy CTC)")
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def curve_table(rows: List[dict]) -> List[str]:
+    columns = curve_columns(rows)
+    metric = columns[0][:3]
+    cer = "cer_ctc" if metric == "wer" else None
+    head = ["epoch", "minutes", "valid loss", f"{metric.upper()} final layer (%)"]
+    if cer:
+        head.append("CER final layer (%)")
+    head += [f"{metric.upper()} layer {c.rsplit('layer', 1)[1]} (%)" for c in columns[1:][2::3]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for r in rows:
+        cells = [str(r["epoch"]), f"{r['seconds'] / 60:.1f}", f"{r.get('loss', float('nan')):.1f}",
+                 f"{100 * r.get(columns[0], float('nan')):.1f}"]
+        if cer:
+            cells.append(f"{100 * r.get(cer, float('nan')):.1f}")
+        cells += [f"{100 * r.get(c, float('nan')):.1f}" for c in columns[1:][2::3]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+# ---------------------------------------------------------------- the report
+def write_report(exp_dir: Path, data_dir: Path, out: Path, title: Optional[str] = None,
+                 train_log: Optional[Path] = None) -> str:
+    refs = _read_text(data_dir / "text")
+    decodes = find_decodes(exp_dir)
+    if not decodes:
+        raise ValueError(f"no decode directories (with pruning.yaml) below {exp_dir}")
+    audio = audio_seconds(data_dir)
+    for d in decodes:
+        score(d, refs)
+        d.rtf = d.seconds / audio if audio else None
+    title = title or exp_dir.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot_decodes(decodes, out.parent / DECODE_PLOT, f"{title}: one supernet, pruned at run time")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    lines = [
+        f"# RESULTS: {title}",
+        "",
+        f"- date: {datetime.now().strftime('%Y-%m-%d %H:%M')}",
+        f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}; commit {commit}",
+        f"- test set: {data_dir} ({decodes[0].utterances} utterances"
+        + (f", {audio / 60:.1f} min of audio)" if audio else ")"),
+        "",
+        "| request | kept layers | kept units | WER (%) | CER (%) | encoder params | RTF |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    order = sorted(decodes, key=lambda d: (not d.request.startswith(("depth", "full")), -d.kept_units))
+    for d in order:
+        rtf = f"{d.rtf:.4f}" if d.rtf is not None else "-"
+        lines.append(
+            f"| {d.request} | {','.join(map(str, d.kept_layers))} | {d.kept_units} | {d.wer:.2f} | "
+            f"{d.cer:.2f} | {d.params / 1e6:.2f} M ({100 * d.params / d.params_total:.0f}%) | {rtf} |"
+        )
+    lines += ["", f"![error and RTF against depth]({DECODE_PLOT})", ""]
+    train_log = train_log or exp_dir / "train.log"
+    rows = learning_curve(train_log) if train_log.is_file() else []
+    if rows:
+        plot_curve(rows, out.parent / CURVE_PLOT, f"{title}: learning curve")
+        lines += ["## Learning curve (validation set, greedy CTC, every epoch)", "", *curve_table(rows), "",
+                  f"![validation error against training time]({CURVE_PLOT})", ""]
+    text = "\n".join(lines)
+    out.write_text(text)
+    return text
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--exp_dir", type=Path, required=True,
+                        help="Experiment dir whose decode directories (with pruning.yaml) are reported.")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="The decoded set's data dir (its text is the reference), e.g. data/test "
+                        "or asr.sh's dump/raw/test_clean.")
+    parser.add_argument("--out", type=Path, default=None, help="Report file (default: EXP_DIR/RESULTS.md).")
+    parser.add_argument("--title", default=None, help="Title (default: the experiment dir's name).")
+    parser.add_argument("--train_log", type=Path, default=None,
+                        help="ESPnet training log for the learning curve (default: EXP_DIR/train.log).")
+    add_log_options(parser)
+    return parser
+
+
+def main(cmd=None) -> None:
+    args = get_parser().parse_args(cmd)
+    setup_logging(args)
+    for option, path in (("--exp_dir", args.exp_dir), ("--data", args.data)):
+        if not path.is_dir():
+            raise SystemExit(f"error: {option} {path} is not a directory")
+    if not (args.data / "text").is_file():
+        raise SystemExit(f"error: --data {args.data} has no text (the references)")
+    try:
+        text = write_report(args.exp_dir, args.data, args.out or args.exp_dir / "RESULTS.md", args.title,
+                            args.train_log)
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from None
+    print(text)
+    logging.info("wrote %s", args.out or args.exp_dir / "RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()
