@@ -38,6 +38,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+from espnet_layerprune.data import scp_entries
+
 #: Frames the input layer needs (ESPnet's ``check_short_utt``).
 MIN_FRAMES = {
     "conv2d": 7, "conv2d1": 5, "conv2d2": 7, "conv2d6": 11, "conv2d8": 15,
@@ -160,17 +162,6 @@ def parse_fs(fs: Union[int, str, None], default: int = 16000) -> int:
     return int(fs)
 
 
-def _wav_entries(wav_scp: Union[str, Path]) -> Iterable[Tuple[str, str]]:
-    with open(wav_scp, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            parts = line.strip().split(maxsplit=1)
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise InputError(f"{wav_scp}:{n}: expected '<utterance id> <audio file>', got {line.strip()!r}")
-            yield parts[0], parts[1]
-
-
 def scan_wav_scp(wav_scp: Union[str, Path], fs: int, min_len: int = 1) -> Dict[str, List[str]]:
     """Utterances of a Kaldi ``wav.scp`` by problem (file headers only).
 
@@ -182,7 +173,11 @@ def scan_wav_scp(wav_scp: Union[str, Path], fs: int, min_len: int = 1) -> Dict[s
     import soundfile
 
     found: Dict[str, List[str]] = {"unreadable": [], "empty": [], "rate": [], "short": []}
-    for utt, where in _wav_entries(wav_scp):
+    try:
+        entries = list(scp_entries(wav_scp))
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    for utt, where in entries:
         if where.endswith("|") or (":" in where and not Path(where).exists()):
             continue
         try:

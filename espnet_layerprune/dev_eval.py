@@ -1,12 +1,14 @@
 """Dev-set error of any kept-layer set, with the encoder input computed once.
 
 Which blocks run does not change the encoder's input: frontend, normalization,
-pre-encoder and the subsampling embedding. :class:`DevEvaluator` computes that
-input once per utterance (batch) and caches it; scoring a kept-layer set then
-runs only the kept blocks, the shared final LayerNorm and the CTC head, decodes
-greedily (best path) and scores CER/WER with jiwer. The encoder's own forward
-loop runs the blocks (it is only told to start from the cache), so the layers
-and arithmetic are exactly those of decoding with ``--prune_layers``.
+pre-encoder and the subsampling front end (:meth:`~espnet_layerprune.encoders.
+prunable.PrunableEncoderMixin.embed_input`). :class:`DevEvaluator` computes that
+input once per utterance (batch); scoring a kept-layer set then runs only the
+kept blocks (:meth:`~espnet_layerprune.encoders.prunable.PrunableEncoderMixin.
+run_units`), the shared final LayerNorm and the CTC head that decoding uses for
+that size (:func:`espnet_layerprune.ctc.head_for`), decodes greedily (best path)
+and scores CER/WER with jiwer. The layers and arithmetic are exactly those of
+decoding with ``--prune_layers``.
 
 Examples:
     >>> ev = DevEvaluator.from_files("exp/asr/config.yaml",
@@ -16,11 +18,10 @@ Examples:
     >>> ev.evaluate_prefixes()[2].cer     # every depth 1..L in one pass
 """
 
-import contextlib
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import jiwer
@@ -29,17 +30,11 @@ import torch
 import yaml
 
 from espnet_layerprune.apply import as_prunable
+from espnet_layerprune.ctc import TokenText, best_path, head_for
+from espnet_layerprune.data import Utterance, load_utterances
+from espnet_layerprune.pruning import check_layers, units_of_layers
 
 Layers = Tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """One dev utterance: Kaldi key, waveform and reference text."""
-
-    key: str
-    speech: np.ndarray
-    text: str
 
 
 @dataclass(frozen=True)
@@ -54,88 +49,6 @@ class DevScore:
         if metric not in ("cer", "wer"):
             raise ValueError(f"metric must be 'cer' or 'wer', got {metric!r}")
         return getattr(self, metric)
-
-
-def _read_two_columns(path: Path) -> Dict[str, str]:
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.rstrip("\n").split(maxsplit=1)
-            if parts:
-                out[parts[0]] = parts[1] if len(parts) > 1 else ""
-    return out
-
-
-def load_dev_set(data_dir, max_utts: Optional[int] = None) -> List[Utterance]:
-    """The first ``max_utts`` utterances of a Kaldi data dir (``wav.scp``, ``text``).
-
-    Audio is read as ESPnet's ``sound`` loader reads it (float32 in [-1, 1]).
-
-    Raises:
-        FileNotFoundError: ``wav.scp`` or ``text`` is missing.
-        ValueError: ``max_utts`` < 1, or no utterance has both audio and text.
-    """
-    from espnet2.fileio.sound_scp import SoundScpReader
-
-    data_dir = Path(data_dir)
-    for name in ("wav.scp", "text"):
-        if not (data_dir / name).is_file():
-            raise FileNotFoundError(f"--data {data_dir} has no {name} (a Kaldi data dir is needed)")
-    if max_utts is not None and max_utts < 1:
-        raise ValueError(f"--max_utts must be >= 1, got {max_utts}")
-    texts = _read_two_columns(data_dir / "text")
-    reader = SoundScpReader(str(data_dir / "wav.scp"), always_2d=False, dtype="float32")
-    keys = [k for k in texts if k in reader]
-    if not keys:
-        raise ValueError(
-            f"dev set {data_dir} is empty: no utterance has both audio in wav.scp "
-            "and a reference in text"
-        )
-    keys = keys[:max_utts] if max_utts else keys
-    return [Utterance(k, reader[k][1], texts[k]) for k in keys]
-
-
-class GreedyCTCText:
-    """Token ids to text, as ESPnet's ``asr_inference`` writes it (char or BPE)."""
-
-    def __init__(self, token_list: Sequence[str], token_type: Optional[str], bpemodel=None):
-        from espnet2.text.build_tokenizer import build_tokenizer
-        from espnet2.text.token_id_converter import TokenIDConverter
-
-        self.converter = TokenIDConverter(token_list=list(token_list))
-        self.tokenizer = None
-        if token_type == "bpe" and bpemodel and Path(bpemodel).is_file():
-            self.tokenizer = build_tokenizer(token_type="bpe", bpemodel=bpemodel)
-        elif token_type in ("char", "word", "phn"):
-            self.tokenizer = build_tokenizer(token_type=token_type)
-
-    def __call__(self, ids: Sequence[int]) -> str:
-        tokens = self.converter.ids2tokens(list(ids))
-        if self.tokenizer is not None:
-            return self.tokenizer.tokens2text(tokens)
-        # No tokenizer model at hand: the word markers of char and sentencepiece.
-        text = "".join(" " if t == "<space>" else t for t in tokens)
-        return text.replace("\u2581", " ").strip()
-
-
-def ctc_head(model, num_units: int):
-    """The CTC head that decodes a net of ``num_units`` kept units.
-
-    The shared ``model.ctc``, or a supernet's own head for that size when it
-    was trained with ``per_size_ctc``.
-    """
-    getter = getattr(model, "ctc_for_size", None)
-    return getter(num_units) if callable(getter) else model.ctc
-
-
-@contextlib.contextmanager
-def _start_from(encoder, embedded):
-    """Make ``encoder.forward`` use ``embedded`` instead of embedding its input."""
-    encoder._embed_input = lambda xs_pad, masks: embedded
-    try:
-        yield
-    finally:
-        del encoder._embed_input
 
 
 class DevEvaluator:
@@ -176,7 +89,7 @@ class DevEvaluator:
         self.num_layers = self.encoder.num_layers
         self.device = device
         self.refs = {u.key: u.text for u in utterances}
-        self.to_text = GreedyCTCText(model.token_list, token_type, bpemodel)
+        self.to_text = TokenText(model.token_list, token_type, bpemodel)
         self.evaluations = 0
         self.blocks_run = 0
         self._scores: Dict[Layers, DevScore] = {}
@@ -206,7 +119,7 @@ class DevEvaluator:
         import espnet_layerprune  # noqa: F401  (registers our encoders)
         from espnet2.tasks.asr import ASRTask
 
-        utterances = load_dev_set(data_dir, max_utts)
+        utterances = load_utterances(data_dir, max_utts)
         model, _ = ASRTask.build_model_from_file(asr_train_config, asr_model_file, device)
         with open(asr_train_config) as f:
             conf = yaml.safe_load(f) or {}
@@ -229,20 +142,18 @@ class DevEvaluator:
             feats, flens = model.normalize(feats, flens)
         if model.preencoder is not None:
             feats, flens = model.preencoder(feats, flens)
-        masks = (~_pad_mask(flens)[:, None, :]).to(feats.device)
-        xs, masks = self.encoder._embed_input(feats, masks)
-        return {"keys": [u.key for u in utts], "xs": xs, "masks": masks, "flens": flens}
+        return {"keys": [u.key for u in utts], "embedded": self.encoder.embed_input(feats, flens)}
 
     def _run(self, batch: dict, layers: Layers, start=None, all_hs: bool = False):
         """Run ``layers`` from the cached embedding (or from hidden state ``start``)."""
-        xs = batch["xs"]
+        embedded = batch["embedded"]
         if start is not None:
-            xs = (start, xs[1]) if isinstance(xs, tuple) else start
+            embedded = dataclasses.replace(embedded, xs=start)
         self.blocks_run += len(layers)
-        with self.encoder.pruned(layers=layers), _start_from(self.encoder, (xs, batch["masks"])):
-            out, olens, _ = self.encoder(
-                batch["masks"], batch["flens"], ctc=self.model.ctc, return_all_hs=all_hs
-            )
+        out, olens, _ = self.encoder.run_units(
+            embedded, units=units_of_layers(layers, self.encoder.units_per_layer),
+            ctc=self.model.ctc, return_all_hs=all_hs,
+        )
         if isinstance(out, tuple):
             return out[0], olens, out[1]
         return out, olens, []
@@ -254,11 +165,8 @@ class DevEvaluator:
     def _texts(self, enc, olens, head, batch, hyps: Dict[str, str]) -> None:
         if self.model.postencoder is not None:
             enc, olens = self.model.postencoder(enc, olens)
-        best = head.argmax(enc)
-        blank = getattr(self.model, "blank_id", 0)
-        for i, key in enumerate(batch["keys"]):
-            ids = torch.unique_consecutive(best[i, : int(olens[i])]).tolist()
-            hyps[key] = self.to_text([t for t in ids if t != blank])
+        for key, ids in zip(batch["keys"], best_path(head.log_softmax(enc), olens, self.model.blank_id)):
+            hyps[key] = self.to_text(ids)
 
     def _score(self, hyps: Dict[str, str]) -> DevScore:
         keys = sorted(self.refs)
@@ -267,12 +175,10 @@ class DevEvaluator:
         return DevScore(100 * jiwer.cer(refs, hyp), 100 * jiwer.wer(refs, hyp), len(keys))
 
     def _head(self, num_layers: int):
-        return ctc_head(self.model, num_layers * self.encoder.units_per_layer)
+        return head_for(self.model, num_layers * self.encoder.units_per_layer)
 
     # ------------------------------------------------------------ public API
     def _check(self, layers) -> Layers:
-        from espnet_layerprune.pruning import check_layers
-
         return check_layers(tuple(int(x) for x in layers), self.num_layers, option="kept layers")
 
     @torch.no_grad()
@@ -319,7 +225,7 @@ class DevEvaluator:
                     if rest:
                         enc, olens, _ = self._run(batch, rest, start=start)
                     else:  # the top layer removed: the state below it is the output
-                        enc, olens = self._finish(states[j - 1]), batch["masks"].squeeze(1).sum(1)
+                        enc, olens = self._finish(states[j - 1]), batch["embedded"].lengths
                     self._texts(enc, olens, self._head(len(layers) - 1), batch, hyps[l])
             for l in todo:
                 self._store(tuple(x for x in layers if x != l), hyps[l])
@@ -354,22 +260,16 @@ class DevEvaluator:
     def layer_outputs(self, layers: Optional[Sequence[int]] = None) -> List[np.ndarray]:
         """Activations for SVCCA: ``[input, output of each kept layer]``.
 
-        Each array is ``(frames, D)``: the raw (residual stream) hidden states of
-        all valid frames of the dev subset, stacked. ``input`` is the embedded
-        encoder input, i.e. what the first kept layer sees.
+        Each array is ``(frames, D)``: the hidden states that the next kept layer
+        sees (after self-conditioning, if the model uses it), for all valid frames
+        of the dev subset, stacked. ``input`` is the embedded encoder input.
         """
         layers = self._check(layers or range(1, self.num_layers + 1))
         outs: List[List[np.ndarray]] = [[] for _ in range(len(layers) + 1)]
         for batch in self._batches:
             _, _, states = self._run(batch, layers, all_hs=True)
-            xs = batch["xs"][0] if isinstance(batch["xs"], tuple) else batch["xs"]
-            valid = batch["masks"].squeeze(1)
-            for i, h in enumerate([xs, *states]):
+            embedded = batch["embedded"]
+            valid = embedded.masks.squeeze(1)
+            for i, h in enumerate([embedded.xs, *states]):
                 outs[i].append(h[valid].double().cpu().numpy())
         return [np.concatenate(o) for o in outs]
-
-
-def _pad_mask(lengths: torch.Tensor) -> torch.Tensor:
-    from espnet2.legacy.nets.pytorch_backend.nets_utils import make_pad_mask
-
-    return make_pad_mask(lengths)

@@ -33,7 +33,7 @@ import torch
 import yaml
 
 from espnet_layerprune.apply import PruneResult, prune_model
-from espnet_layerprune.dev_eval import ctc_head
+from espnet_layerprune.ctc import head_for
 from espnet_layerprune.plan import PrunePlan
 from espnet_layerprune.pruning import units_of_layers
 
@@ -42,6 +42,7 @@ from espnet_layerprune.pruning import units_of_layers
 DROPPED_ENCODER_KEYS = (
     "stochastic_depth_rate",
     "stochastic_depth_schedule",
+    "stochastic_depth_granularity",
     "layer_drop_rate",
     "unit_granularity",
     "prune_layers",
@@ -195,7 +196,7 @@ def pruned_state_dict(model, pruned: PruneResult, conditioning: bool) -> Dict[st
         if key.startswith("encoder.conditioning_layer.") and not conditioning:
             continue
         out[key] = value.clone()
-    head = ctc_head(model, len(pruned.kept_units))
+    head = head_for(model, len(pruned.kept_units))
     if head is not model.ctc:  # a supernet's own head for this size becomes the CTC head
         out.update({f"ctc.{k}": v.clone() for k, v in head.state_dict().items()})
     return out
@@ -281,7 +282,7 @@ def export_pruned_model(
         conf = yaml.safe_load(f) or {}
     model, _ = ASRTask.build_model_from_file(asr_train_config, asr_model_file, "cpu")
     model.eval()
-    plan = PrunePlan.find_next_to(asr_model_file) if use_prune_plan else None
+    plan = PrunePlan.find_for(asr_model_file) if use_prune_plan else None
     if plan is not None and depth is not None:
         logging.info("using prune plan %s", plan.source)
     pruned = prune_model(model, depth=depth, layers=layers, size=size, plan=plan)

@@ -17,7 +17,12 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 
+from espnet_layerprune.errors import ConfigError
+
 SCHEDULES = ("constant", "linear")
+#: ``block``: a block's units share one draw (the whole block is skipped, as in
+#: Lee et al. and ESPnet's conformer); ``unit``: each unit draws on its own.
+GRANULARITIES = ("block", "unit")
 
 
 def drop_probabilities(
@@ -45,8 +50,8 @@ def drop_probabilities(
     """
     if isinstance(rate, (int, float)):
         if schedule not in SCHEDULES:
-            raise ValueError(
-                f"{option}_schedule must be one of {SCHEDULES}, got {schedule!r}"
+            raise ConfigError(
+                f"stochastic_depth_schedule must be one of {SCHEDULES}, got {schedule!r}"
             )
         p = float(rate)
         if schedule == "linear":
@@ -56,20 +61,23 @@ def drop_probabilities(
     else:
         probs = [float(r) for r in rate]
         if len(probs) != num_layers:
-            raise ValueError(
+            raise ConfigError(
                 f"{option} is a list of {len(probs)} values but the encoder has "
                 f"{num_layers} layers; give one value per layer or a single float"
             )
     for i, p in enumerate(probs):
         if not 0.0 <= p < 1.0:
-            raise ValueError(
+            raise ConfigError(
                 f"{option} must be in [0, 1) for every layer, got {p} for layer {i + 1}"
             )
     return probs
 
 
 def sample_scales(
-    probs: Sequence[float], rescale: bool, generator: Optional[torch.Generator] = None
+    probs: Sequence[float],
+    rescale: bool,
+    group_size: int = 1,
+    generator: Optional[torch.Generator] = None,
 ) -> List[float]:
     """Draw one training step's residual scales.
 
@@ -77,6 +85,9 @@ def sample_scales(
         probs: Skip probability of every unit.
         rescale: Scale kept units by ``1 / (1 - p)`` (stochastic depth) or not
             (LayerDrop).
+        group_size: Consecutive units sharing one draw (``units_per_layer`` for
+            block-level skipping; units of a group with the same probability are
+            skipped together).
         generator: Optional random generator; the global CPU generator otherwise
             (ESPnet reseeds it every epoch, so runs are reproducible).
 
@@ -84,7 +95,12 @@ def sample_scales(
         One scale per unit: ``0.0`` means skip, anything else multiplies the
         unit's residual branch.
     """
-    draws = torch.rand(len(probs), generator=generator).tolist()
-    if rescale:
-        return [0.0 if u < p else 1.0 / (1.0 - p) for u, p in zip(draws, probs)]
-    return [0.0 if u < p else 1.0 for u, p in zip(draws, probs)]
+    groups = -(-len(probs) // group_size)
+    draws = torch.rand(groups, generator=generator).tolist()
+    out = []
+    for j, p in enumerate(probs):
+        if draws[j // group_size] < p:
+            out.append(0.0)
+        else:
+            out.append(1.0 / (1.0 - p) if rescale else 1.0)
+    return out

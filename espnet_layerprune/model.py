@@ -3,7 +3,7 @@
 Each training step runs the passes chosen by :class:`~espnet_layerprune.
 supernet.Supernet` (the supernet and one or two subnets) through the same
 encoder weights, with the encoder's
-:meth:`~espnet_layerprune.encoders.prunable.PrunableEncoderMixin.unit_control`,
+:meth:`~espnet_layerprune.encoders.prunable.PrunableEncoderMixin.run_units`,
 and sums their weighted losses. Features (frontend, SpecAugment, normalization)
 are computed once per step and shared by all passes.
 
@@ -32,7 +32,9 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from torch.amp import autocast
 from typeguard import typechecked
 
-from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
+from espnet_layerprune.ctc import TokenText, best_path, error_rates
+from espnet_layerprune.encoders.prunable import PrunableEncoderMixin, UnitGates
+from espnet_layerprune.errors import ConfigError
 from espnet_layerprune.pruning import check_depth
 from espnet_layerprune.supernet import Supernet, SubnetPass
 
@@ -94,20 +96,20 @@ class LayerPruneASRModel(ESPnetASRModel):
         per_size_ctc: bool = False,
     ):
         if not isinstance(encoder, PrunableEncoderMixin):
-            raise ValueError(
+            raise ConfigError(
                 "model: layerprune needs a prunable encoder (encoder: "
                 "prunable_conformer or prunable_transformer), got "
                 f"{type(encoder).__name__}"
             )
         if joint_network is not None or isinstance(decoder, LinearDecoder):
-            raise ValueError(
+            raise ConfigError(
                 "model: layerprune supports CTC and attention decoders, not "
                 f"decoder {type(decoder).__name__}"
             )
         if aux_ctc:
-            raise ValueError("model: layerprune does not support model_conf.aux_ctc")
+            raise ConfigError("model: layerprune does not support model_conf.aux_ctc")
         if per_size_ctc and ctc_weight == 0.0:
-            raise ValueError("per_size_ctc: true needs ctc_weight > 0")
+            raise ConfigError("per_size_ctc: true needs ctc_weight > 0")
         super().__init__(
             vocab_size=vocab_size,
             token_list=token_list,
@@ -141,15 +143,22 @@ class LayerPruneASRModel(ESPnetASRModel):
         self.supernet = Supernet.from_config(
             supernet, encoder.num_units, encoder.units_per_layer
         )
-        if self.supernet.scored and any(p > 0 for p in encoder._unit_drop_probs):
-            raise ValueError(
+        if self.supernet.scored and encoder.skips_in_training:
+            raise ConfigError(
                 f"with supernet method {self.supernet.method}, skipping is set by "
                 "model_conf.supernet.stage1_stochastic_depth / "
                 "stage2_stochastic_depth; set encoder_conf.stochastic_depth_rate "
                 "and layer_drop_rate to 0"
             )
+        if self.supernet.scored and len(encoder.kept_units) != encoder.num_units:
+            raise ConfigError(
+                f"with supernet method {self.supernet.method}, the training passes choose "
+                "the units; a static encoder_conf.prune_layers / prune_units would be "
+                "ignored in training but applied in validation. Remove it (prune at "
+                "decoding time with --prune_size / --prune_depth instead)"
+            )
         if per_size_ctc and not self.supernet.scored:
-            raise ValueError(
+            raise ConfigError(
                 "per_size_ctc: true needs supernet method simple_top_k or "
                 "iterative_zero_out (stochastic_depth trains the supernet only)"
             )
@@ -229,13 +238,16 @@ class LayerPruneASRModel(ESPnetASRModel):
 
         stats: Dict[str, Optional[torch.Tensor]] = {}
         loss = None
-        with self.encoder.shared_input_embedding():  # the front end runs once for all passes
-            results = [(p, *self._run_pass(p, feats, feats_lengths, text, text_lengths)) for p in passes]
-        for p, pass_loss, pass_stats in results:
+        # The front end, which no mask prunes, runs once for all passes (on CPU it is
+        # the largest share of the cost); gradients from every pass reach it.
+        embedded = self.encoder.embed_input(feats, feats_lengths)
+        for p in passes:
+            pass_loss, pass_stats = self._run_pass(p, embedded, text, text_lengths)
             if p.name == "supernet":
                 stats.update(pass_stats)  # ESPnet's names: loss_ctc, cer_ctc, ...
             elif pass_stats.get("cer_ctc") is not None:
                 stats[f"cer_ctc_{p.name}"] = pass_stats["cer_ctc"]
+                stats[f"wer_ctc_{p.name}"] = pass_stats["wer_ctc"]
             stats[f"loss_{p.name}"] = pass_loss.detach()
             if self.training or p.name == "supernet":
                 term = p.weight * pass_loss if self.training else pass_loss
@@ -244,7 +256,8 @@ class LayerPruneASRModel(ESPnetASRModel):
             sparsity = self.supernet.sparsity_loss(step)
             if sparsity is not None:
                 stats["loss_sparsity"] = sparsity.detach()
-                loss = loss + self.supernet.sparsity_weight * sparsity
+                mean_frames = float(embedded.lengths.float().mean())
+                loss = loss + self.supernet.sparsity_weight_for(mean_frames) * sparsity
         stats.update(self.supernet.stats(step, self.encoder.unit_labels(), self.training))
         stats["loss"] = loss.detach()
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
@@ -262,12 +275,11 @@ class LayerPruneASRModel(ESPnetASRModel):
             feats, feats_lengths = self.preencoder(feats, feats_lengths)
         return feats, feats_lengths
 
-    def _run_pass(self, p: SubnetPass, feats, feats_lengths, text, text_lengths):
-        with self.encoder.unit_control(units=p.units, gates=p.gates, drop_probs=p.drop_probs):
-            if self.encoder.interctc_use_conditioning:
-                out, out_lens, _ = self.encoder(feats, feats_lengths, ctc=self.ctc)
-            else:
-                out, out_lens, _ = self.encoder(feats, feats_lengths)
+    def _run_pass(self, p: SubnetPass, embedded, text, text_lengths):
+        gates = None if p.gates is None else UnitGates(p.gates, p.gates_open)
+        out, out_lens, _ = self.encoder.run_units(
+            embedded, units=p.units, gates=gates, drop_probs=p.drop_probs, ctc=self.ctc
+        )
         intermediate_outs = None
         if isinstance(out, tuple):
             out, intermediate_outs = out
@@ -284,18 +296,20 @@ class LayerPruneASRModel(ESPnetASRModel):
         stats: Dict[str, Optional[torch.Tensor]] = {}
         loss_ctc = loss_att = None
         if self.ctc_weight != 0.0:
-            loss_ctc, cer_ctc = self._head_ctc_loss(head, out, out_lens, text, text_lengths)
+            loss_ctc, cer_ctc, wer_ctc = self._head_ctc_loss(head, out, out_lens, text, text_lengths)
             stats["loss_ctc"] = loss_ctc.detach()
             stats["cer_ctc"] = cer_ctc
+            stats["wer_ctc"] = wer_ctc
             if self.interctc_weight != 0.0 and intermediate_outs:
                 loss_inter = 0.0
                 for layer, hidden in intermediate_outs:
-                    loss_ic, cer_ic = self._head_ctc_loss(
+                    loss_ic, cer_ic, wer_ic = self._head_ctc_loss(
                         self.ctc, hidden, out_lens, text, text_lengths
                     )
                     loss_inter = loss_inter + loss_ic
                     stats[f"loss_interctc_layer{layer}"] = loss_ic.detach()
                     stats[f"cer_interctc_layer{layer}"] = cer_ic
+                    stats[f"wer_interctc_layer{layer}"] = wer_ic
                 loss_inter = loss_inter / len(intermediate_outs)
                 w = self.interctc_weight
                 loss_ctc = (1 - w) * loss_ctc + w * loss_inter
@@ -315,8 +329,17 @@ class LayerPruneASRModel(ESPnetASRModel):
 
     def _head_ctc_loss(self, head: CTC, out, out_lens, text, text_lengths):
         loss = head(out, out_lens, text, text_lengths)
-        cer = None
+        cer = wer = None
         if not self.training and self.error_calculator is not None:
             ys_hat = head.argmax(out).data
             cer = self.error_calculator(ys_hat.cpu(), text.cpu(), is_ctc=True)
-        return loss, cer
+            wer = self._greedy_wer(head, out, out_lens, text, text_lengths)
+        return loss, cer, wer
+
+    def _greedy_wer(self, head, out, out_lens, text, text_lengths) -> float:
+        """Word error rate of greedy CTC decoding (validation; words as decoding writes them)."""
+        to_text = TokenText(self.token_list)
+        hyps = best_path(head.log_softmax(out), out_lens, self.blank_id)
+        refs = [text[i, : int(n)].tolist() for i, n in enumerate(text_lengths)]
+        wer, _ = error_rates([to_text(r) for r in refs], [to_text(h) for h in hyps])
+        return wer

@@ -5,14 +5,20 @@ A plan is a small YAML file stored next to a model, ``prune_plan.yaml``::
     num_layers: 12
     units_per_layer: 1
     strategy: greedy
+    model_file: valid.loss.ave.pth        # the checkpoint it was selected for
+    model_sha256: 3f5c...
     depths:
       6: {layers: [1, 2, 3, 5, 8, 12], dev_cer: 4.1, dev_wer: 9.8}
     sizes:                      # optional, unit-level (data-driven supernets)
       24: {units: [1, 2, 5, ...]}
 
-``--prune_depth N`` at decoding time uses ``depths[N]`` when such a file exists.
+``--prune_depth N`` at decoding time uses ``depths[N]`` when such a file exists
+and was made for the checkpoint being decoded (:meth:`PrunePlan.find_for`): a plan
+selected on one checkpoint says nothing about another one in the same directory.
 """
 
+import hashlib
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +39,8 @@ class PrunePlan:
         sizes: ``{size: {"units": [...], ...}}`` with 1-based units.
         units_per_layer: Prunable units per block (1, 2 or 4).
         strategy: How the plan was made (free text, e.g. ``greedy``).
+        model_file: Name of the checkpoint the plan was selected for.
+        model_sha256: That checkpoint's SHA-256.
         source: Where it was loaded from (for logs).
     """
 
@@ -41,6 +49,8 @@ class PrunePlan:
     sizes: Dict[int, Dict[str, Any]] = field(default_factory=dict)
     units_per_layer: int = 1
     strategy: str = "unknown"
+    model_file: Optional[str] = None
+    model_sha256: Optional[str] = None
     source: str = "<memory>"
 
     def layers_for_depth(self, depth: int, num_layers: int) -> Tuple[int, ...]:
@@ -51,8 +61,9 @@ class PrunePlan:
         if depth not in self.depths:
             raise ValueError(
                 f"--prune_depth {depth} is not in the prune plan {self.source} "
-                f"(it has depths {sorted(self.depths)}); make one with "
-                "espnet_layerprune.bin.select_layers or remove the plan"
+                f"(it has depths {sorted(self.depths)}); add it with "
+                "espnet_layerprune.bin.select_layers --depths, or decode without the plan "
+                "(--use_prune_plan false)"
             )
         layers = tuple(int(x) for x in self.depths[depth]["layers"])
         if len(layers) != depth:
@@ -83,6 +94,8 @@ class PrunePlan:
             "num_layers": self.num_layers,
             "units_per_layer": self.units_per_layer,
             "strategy": self.strategy,
+            "model_file": self.model_file,
+            "model_sha256": self.model_sha256,
             "depths": {int(k): _plain(v) for k, v in sorted(self.depths.items())},
         }
         if self.sizes:
@@ -115,16 +128,52 @@ class PrunePlan:
             sizes={int(k): v for k, v in (raw.get("sizes") or {}).items()},
             units_per_layer=int(raw.get("units_per_layer", 1)),
             strategy=str(raw.get("strategy", "unknown")),
+            model_file=raw.get("model_file"),
+            model_sha256=raw.get("model_sha256"),
             source=str(path),
         )
 
+    def for_model(self, model_file) -> "PrunePlan":
+        """Record the checkpoint the plan is made for (name and SHA-256)."""
+        self.model_file = Path(model_file).name
+        self.model_sha256 = file_sha256(model_file)
+        return self
+
     @classmethod
-    def find_next_to(cls, model_file: Optional[str]) -> Optional["PrunePlan"]:
-        """The plan stored in the model file's directory, if any."""
+    def find_for(cls, model_file: Optional[str]) -> Optional["PrunePlan"]:
+        """The plan in the model file's directory, if it was made for this checkpoint.
+
+        Raises:
+            ValueError: The plan was made for another checkpoint (decode with
+                ``--use_prune_plan false``, or select layers again).
+        """
         if not model_file:
             return None
         path = Path(model_file).parent / PLAN_FILENAME
-        return cls.load(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        plan = cls.load(path)
+        if plan.model_sha256 is None:
+            logging.warning(
+                "prune plan %s does not record which checkpoint it was made for; using it "
+                "for %s (make a new one with select_layers to have it checked)", path, model_file,
+            )
+        elif plan.model_sha256 != file_sha256(model_file):
+            raise ValueError(
+                f"prune plan {path} was made for {plan.model_file} (sha256 "
+                f"{plan.model_sha256[:12]}...), not for {model_file}; run select_layers for "
+                "this checkpoint, or decode without the plan (--use_prune_plan false)"
+            )
+        return plan
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _plain(value: Any) -> Any:

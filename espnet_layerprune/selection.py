@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from espnet_layerprune.plan import PrunePlan
-from espnet_layerprune.pruning import check_depth
+from espnet_layerprune.pruning import check_depth, learned_masks
 from espnet_layerprune.svcca import svcca
 
 STRATEGIES = ("top", "evenly_spaced", "greedy", "svcca", "scores")
@@ -178,23 +178,17 @@ def select_svcca(evaluator, depths: Sequence[int], variance: float = 0.99) -> Se
 
 def select_scores(evaluator, depths: Sequence[int]) -> Selection:
     """The blocks with the highest learned scores of a data-driven supernet."""
-    model = getattr(evaluator, "model", None)
-    getter = getattr(model, "depth_layers", None)
-    if not callable(getter):
+    masks = learned_masks(evaluator.model)
+    if masks is None:
         raise ValueError(
             "--strategy scores needs a data-driven supernet with learned scores "
-            f"(model: layerprune), but this model is {type(model).__name__}; use "
-            "top, evenly_spaced, greedy or svcca"
+            "(model: layerprune, method simple_top_k or iterative_zero_out), but this "
+            f"model has none ({type(evaluator.model).__name__}); use top, evenly_spaced, "
+            "greedy or svcca"
         )
 
     def rule(num_layers, depth):
-        layers = getter(depth)
-        if layers is None:
-            raise ValueError(
-                "--strategy scores: this supernet has no learned scores (supernet "
-                "method stochastic_depth); use top, evenly_spaced, greedy or svcca"
-            )
-        return tuple(int(x) for x in layers)
+        return tuple(int(x) for x in masks.depth_layers(depth))
 
     return _fixed_rule("scores", rule, evaluator, depths)
 

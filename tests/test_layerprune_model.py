@@ -11,7 +11,7 @@ from espnet2.tasks.asr import ASRTask
 
 from espnet_layerprune.model import LayerPruneASRModel
 from espnet_layerprune.supernet import RESET_ORDER_SPAN
-from espnet_layerprune.size_table import write_size_table
+from espnet_layerprune.bin.size_table import write_size_table
 
 TOKENS = ["<blank>", "<unk>", "a", "b", "c", "<space>", "<sos/eos>"]
 CONFORMER = dict(
@@ -65,7 +65,7 @@ def train(model, steps, opt=None, seed=0):
     return history, opt
 
 
-SIMPLE = dict(method="simple_top_k", sizes=[3, 6, 9, 12], stage1_steps=3)
+SIMPLE = dict(method="simple_top_k", sizes=[3, 6, 9, 12], stage1_steps=3, anneal_step=3)
 
 
 def test_built_by_espnet_and_registered():
@@ -79,7 +79,7 @@ def test_simple_top_k_trains_and_switches_to_stage_2():
     model = build(SIMPLE)
     history, _ = train(model, 6)
     assert [h["stage"] for h in history] == [1, 1, 1, 2, 2, 2]
-    assert [h.get("k") for h in history[:3]] == [11, 10, 9]
+    assert [h.get("k") for h in history[:3]] == [9, 6, 3]  # anneal_step 3
     assert all("loss_subnet" in h and "loss_supernet" in h for h in history[:3])
     for h in history[3:]:
         assert "loss_size3" in h and ("loss_size6" in h) != ("loss_size9" in h)
@@ -102,13 +102,39 @@ def test_iterative_zero_out_trains_with_sparsity_loss_and_resets():
     history, _ = train(model, 4)
     assert [h["stage"] for h in history] == [1, 1, 2, 2]
     assert history[0]["loss_sparsity"] > 0 and "loss_sparsity" not in history[2]
+    # the paper's weight 5, times the mean encoder length (speech lengths 30 and 24,
+    # linear input layer): ESPnet's CTC is summed over frames, the paper's divided by them
+    assert model.supernet.sparsity_weight_for(27.0) == 5 * 27.0
     assert history[0]["loss"] == pytest.approx(
         history[0]["loss_supernet"] + 0.3 * history[0]["loss_subnet"]
-        + 5 * history[0]["loss_sparsity"], rel=1e-5)
+        + 5 * 27.0 * history[0]["loss_sparsity"], rel=1e-5)
     assert int(model.supernet.resets_done) == 2
     reset = [j + 1 for j in range(12) if abs(model.supernet.frozen_scores[j] + 5.0) <= RESET_ORDER_SPAN]
     assert len(reset) == 6  # the last reset
     assert set(model.size_units(6)).isdisjoint(reset)
+
+
+def test_zero_out_gate_sum_follows_its_target_within_each_iteration(caplog):
+    """With the sparsity loss scaled to ESPnet's summed CTC (sparsity_scale: frames),
+    the gate sum moves to U - n_i during iteration i, before the reset enforces it.
+    (init_score 2 keeps the sigmoid out of saturation, so that a few updates suffice.)"""
+    import logging
+
+    model = build(dict(method="iterative_zero_out", sizes=[6, 12], stage1_steps=80,
+                       zero_out_counts=[3, 6], init_score=2.0))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    with caplog.at_level(logging.INFO):
+        history, _ = train(model, 81, opt)
+    for start, target in ((0, 9.0), (40, 6.0)):
+        sums = [h["gate_sum"] for h in history[start:start + 40]]
+        assert all(h["gate_sum_target"] == target for h in history[start:start + 40])
+        assert abs(sums[-1] - target) < 0.5 < abs(sums[0] - target)
+    assert "zero-out iteration 1 ends at update 40 with gate sum" in caplog.text
+
+
+def test_static_pruning_in_encoder_conf_is_refused_for_scored_methods():
+    with pytest.raises(ValueError, match="prune_layers / prune_units would be ignored in training"):
+        build(SIMPLE, encoder_conf=dict(prune_layers=[1, 2]))
 
 
 def test_stochastic_depth_method_with_intermediate_ctc_on_a_transformer():
@@ -163,7 +189,7 @@ def test_checkpoint_resume_continues_exactly():
 
 
 def test_accum_grad_in_supernet_conf_counts_updates():
-    model = build(dict(SIMPLE, accum_grad=2, stage1_steps=2))
+    model = build(dict(SIMPLE, accum_grad=2, stage1_steps=2, anneal_step=9))
     history, _ = train(model, 6)
     assert [h["stage"] for h in history] == [1, 1, 1, 1, 2, 2]
     assert [h["supernet_step"] for h in history] == [0, 0, 1, 1, 2, 2]

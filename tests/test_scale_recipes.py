@@ -17,6 +17,7 @@ import yaml
 
 import espnet_layerprune  # noqa: F401  (registers the encoders and model: layerprune)
 from espnet2.tasks.asr import ASRTask
+from model_dirs import espnet_default_config
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = ["librispeech_100", "librispeech", "tedlium2"]
@@ -29,18 +30,25 @@ def test_every_recipe_has_the_three_methods():
         assert names == {f"train_{m}_conformer.yaml" for m in ("supernet", "simple_top_k", "iterative_zero_out")}
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: f"{p.parts[-4]}/{p.name}")
+def _slow_if_large(config):
+    """The 960 h recipe builds a 74M-parameter conformer: seconds of CPU per step."""
+    marks = [pytest.mark.slow] if config.parts[-4] == "librispeech" else []
+    return pytest.param(config, marks=marks, id=f"{config.parts[-4]}/{config.name}")
+
+
+@pytest.mark.parametrize("config", [_slow_if_large(c) for c in CONFIGS])
 def test_config_builds_and_trains_one_step(config):
-    conf = ASRTask.get_default_config()
+    conf = espnet_default_config()
     conf.update(yaml.safe_load(config.read_text()))
     conf = {k: None if v == "none" else v for k, v in conf.items()}  # as ESPnet's argparse types do
     # What asr.sh adds: a token list (BPE 500/5000 there) and global MVN from collected stats.
     conf.update(token_list=["<blank>", "<unk>", *[f"t{i}" for i in range(40)], "<sos/eos>"], input_size=None,
                 normalize=None)
     supernet = conf.get("model_conf", {}).get("supernet")
-    if supernet:  # the schedule's accumulation must match the trainer's
-        assert supernet["accum_grad"] == conf["accum_grad"]
-        assert supernet["stage1_steps"] < supernet["total_steps"]
+    if supernet:  # no schedule arithmetic: the training entry point fills these in
+        assert supernet["stage1_fraction"] == 0.4
+        assert "accum_grad" not in supernet and "stage1_steps" not in supernet
+        supernet.update(accum_grad=conf["accum_grad"], total_steps=100 * conf["max_epoch"])
     torch.manual_seed(0)
     model = ASRTask.build_model(argparse.Namespace(**conf))
     expected = {"librispeech_100": 256, "librispeech": 512, "tedlium2": 384}[config.parts[-4]]
@@ -79,7 +87,7 @@ def test_run_sh_trains_then_decodes_every_depth(tmp_path):
     config = REPO / "egs2" / "tedlium2" / "asr1" / "conf" / "train_supernet_conformer.yaml"
     assert f"--asr_config {config}" in train and "--stop_stage 11" in train
     assert "--python python -m espnet_layerprune.launch" in train and "--train_set train" in train
-    assert all(c.endswith("--ngpu 4") for c in calls)  # extra options reach every asr.sh call
+    assert all("--ngpu 4" in c for c in calls)  # extra options reach every asr.sh call
     assert [c.split("--inference_args ")[1].split(" --")[0] for c in decodes] == ["--prune_depth 12",
                                                                                  "--prune_depth 6"]
 
@@ -94,7 +102,35 @@ def test_run_sh_decodes_the_sizes_of_a_data_driven_config(tmp_path):
     assert args == ["--prune_depth 6"] + [f"--prune_size {k}" for k in (12, 24, 36, 48)]
 
 
+def _stages(call: str):
+    return int(call.split("--stage ")[1].split()[0]), int(call.split("--stop_stage ")[1].split()[0])
+
+
+@pytest.mark.parametrize("args,train,decode", [
+    (["--stage", "5"], (5, 11), (12, 13)),
+    (["--stage", "12"], None, (12, 13)),
+    (["--stage", "13"], None, (13, 13)),
+    (["--stop_stage", "11"], (1, 11), None),
+    (["--stop_stage", "13"], (1, 11), (12, 13)),
+    (["--stage", "3", "--stop_stage", "4"], (3, 4), None),
+])
+def test_stage_options_mean_what_they_say(tmp_path, args, train, decode):
+    """Version 0.1 passed --stage after its own, so asr.sh kept the user's value: --stage 5 ran
+    stages 5-13 once per depth, and --stop_stage 13 added an unpruned decode."""
+    espnet_recipe = _fake_espnet_recipe(tmp_path)
+    done = _run("tedlium2", "--espnet_recipe", str(espnet_recipe), "--prune_depths", "12 6", *args)
+    assert done.returncode == 0, done.stderr
+    calls = (espnet_recipe / "calls.txt").read_text().splitlines()
+    trains = [c for c in calls if "--inference_args" not in c]
+    decodes = [c for c in calls if "--inference_args" in c]
+    assert [_stages(c) for c in trains] == ([train] if train else [])
+    assert [_stages(c) for c in decodes] == ([decode] * 2 if decode else [])
+    assert all(c.count("--stage ") == 1 and c.count("--stop_stage ") == 1 for c in calls)
+
+
 @pytest.mark.parametrize("args,message", [
+    (["--espnet_recipe", "ESPNET", "--stage", "14"], "--stage and --stop_stage must be integers in [1, 13]"),
+    (["--espnet_recipe", "ESPNET", "--stage", "9", "--stop_stage", "3"], "--stage 9 is after --stop_stage 3"),
     ([], "--espnet_recipe must be ESPnet's egs2/librispeech/asr1"),
     (["--espnet_recipe"], "--espnet_recipe needs a value"),
     (["--espnet_recipe", "ESPNET", "--train_config", "nope.yaml"], "--train_config nope.yaml not found"),
@@ -104,3 +140,16 @@ def test_run_sh_bad_options_are_named(tmp_path, args, message):
     done = _run("librispeech", *args)
     assert done.returncode != 0 and message in done.stderr
     assert not (tmp_path / "espnet_recipe" / "calls.txt").exists()
+
+
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_decoding_config_is_greedy_ctc_as_documented(recipe):
+    from espnet_layerprune.bin.asr_inference import get_parser
+
+    path = REPO / "egs2" / recipe / "asr1" / "conf" / "decode_ctc.yaml"
+    conf = yaml.safe_load(path.read_text())
+    assert conf["ctc_greedy"] is True and conf["batch_size"] == 1
+    args = get_parser().parse_args(
+        ["--config", str(path), "--output_dir", "out", "--data_path_and_name_and_type", "wav.scp,speech,sound"]
+    )
+    assert args.ctc_greedy is True and args.beam_size == 1

@@ -18,7 +18,7 @@ def _run(net, forwards):
 # ---------------------------------------------------------------- simple top-k
 def test_k_anneals_from_u_minus_d_to_the_smallest_size_over_stage_1():
     net = _net(sizes=[3, 6, 12], stage1_steps=90)
-    assert net.anneal_interval == 10  # 9 values of k share the 90 updates
+    assert net.config.anneal_interval == 10  # 9 values of k share the 90 updates
     ks = [net.subnet_size(t) for t in range(0, 90, 10)]
     assert ks == [11, 10, 9, 8, 7, 6, 5, 4, 3]
     assert net.subnet_size(9) == 11 and net.subnet_size(89) == 3
@@ -63,7 +63,7 @@ def test_scores_start_at_init_score_and_are_a_parameter():
 # ---------------------------------------------------------------- zero-out
 def test_zero_out_counts_default_from_sizes_and_iteration_length():
     net = _net(method="iterative_zero_out", sizes=[3, 6, 9, 12], stage1_steps=7)
-    assert net.zero_out_counts == [3, 6, 9]
+    assert net.config.zero_out_counts == (3, 6, 9)
     # iterations of 7 // 3 = 2 updates; the last one takes the remainder
     assert [net.zero_out_iteration(t) for t in range(7)] == [0, 0, 1, 1, 2, 2, 2]
     assert [net.subnet_size(t) for t in (0, 2, 6)] == [9, 6, 3]
@@ -116,7 +116,8 @@ def test_zero_out_passes_and_sparsity_loss():
 
 # ---------------------------------------------------------------- stage 2
 def _stage2(**config):
-    net = _net(**{"sizes": [3, 6, 9, 12], "stage1_steps": 2, **config})
+    # anneal_step 9: one value of k, so that a 2-update stage 1 reaches the smallest size
+    net = _net(**{"sizes": [3, 6, 9, 12], "stage1_steps": 2, "anneal_step": 9, **config})
     with torch.no_grad():
         net.scores.copy_(torch.tensor([5.0, 1, 9, 3, 7, 0, 11, 2, 8, 4, 10, 6]))
     _run(net, 3)
@@ -184,11 +185,11 @@ def test_depth_layers_rank_blocks_by_summed_scores():
 
 # ---------------------------------------------------------------- state
 def test_accum_grad_counts_optimizer_updates():
-    net = _net(sizes=[3, 12], stage1_steps=3, accum_grad=4)
+    net = _net(sizes=[3, 12], stage1_steps=3, anneal_step=9, accum_grad=4)
     steps = _run(net, 16)
     assert steps == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4
     assert net.step == 4
-    net2 = _net(sizes=[3, 12], stage1_steps=3, accum_grad=4)
+    net2 = _net(sizes=[3, 12], stage1_steps=3, anneal_step=9, accum_grad=4)
     _run(net2, 12)
     assert not net2.is_frozen
     net2.start_train_step()  # first forward of update 3
@@ -218,12 +219,12 @@ def test_state_dict_round_trip_resumes_exactly():
 def test_averaged_checkpoints_keep_the_frozen_ranking():
     """ESPnet averages n-best checkpoints; mixing stage 1 and 2 must keep the masks."""
     frozen = _stage2()
-    unfrozen = _net(sizes=[3, 6, 9, 12], stage1_steps=2)
+    unfrozen = _net(sizes=[3, 6, 9, 12], stage1_steps=2, anneal_step=9)
     avg = {
         k: v if not v.is_floating_point() else (v + unfrozen.state_dict()[k]) / 2
         for k, v in frozen.state_dict().items()
     }
-    net = _net(sizes=[3, 6, 9, 12], stage1_steps=2)
+    net = _net(sizes=[3, 6, 9, 12], stage1_steps=2, anneal_step=9)
     net.load_state_dict(avg)
     assert net.is_frozen
     assert net.size_units(3) == nested_masks(frozen.frozen_scores, [3])[0]
@@ -251,6 +252,11 @@ def test_averaged_checkpoints_keep_the_frozen_ranking():
         ({"sizes": [3, 12], "stage1_steps": 5, "gates": "sharp"}, r"gates must be one of \('hard', 'soft'\)"),
         ({"sizes": [3, 12], "stage1_steps": 5, "anneal_step": 0}, "anneal_step must be >= 1"),
         ({"sizes": [3, 12], "stage1_steps": 20, "anneal_interval": 5}, "anneal_interval .* is too long"),
+        ({"sizes": [3, 12], "stage1_steps": 5}, r"stage1_steps \(5\) is shorter than the 9 values of k .* never reach the smallest size"),
+        ({"sizes": [3, 12], "stage1_steps": 9, "stage1_fraction": 0.5}, "stage1_fraction and stage1_steps both set"),
+        ({"sizes": [3, 12], "stage1_fraction": 1.5, "total_steps": 100}, r"stage1_fraction must be in \(0, 1\)"),
+        ({"sizes": [3, 12], "stage1_fraction": 0.5}, "stage1_fraction needs total_steps"),
+        ({"sizes": [3, 12], "stage1_steps": 9, "sizez": [3, 12]}, "did you mean 'sizes'"),
         ({"sizes": [3, 12], "stage1_steps": 5, "accum_grad": 0}, "accum_grad must be >= 1"),
         ({"sizes": [3, 12], "stage1_steps": 5, "subnet_weight": -1.0}, "subnet_weight must be >= 0"),
         ({"sizes": [3, 12], "stage1_steps": 5, "stage2_stochastic_depth": 1.0}, r"stage2_stochastic_depth must be in \[0, 1\)"),
@@ -264,6 +270,19 @@ def test_bad_config_fails_at_construction_with_clear_message(config, message):
         _net(**config)
 
 
+def test_too_short_stage_1_is_refused_instead_of_stopping_k_early():
+    # Version 0.1 accepted this and k stopped at 38 of 48 units, never reaching 12.
+    with pytest.raises(ValueError, match=r"stage1_steps \(10\) is shorter than the 36 values of k"):
+        Supernet.from_config(dict(sizes=[12, 24, 36, 48], stage1_steps=10), num_units=48, units_per_layer=4)
+    net = Supernet.from_config(dict(sizes=[12, 24, 36, 48], stage1_steps=36), num_units=48, units_per_layer=4)
+    assert net.subnet_size(35) == 12
+
+
+def test_stage1_fraction_is_a_share_of_all_updates():
+    net = _net(sizes=[3, 12], stage1_fraction=0.4, total_steps=250)
+    assert net.config.stage1_steps == 100
+
+
 def test_integers_are_accepted_for_float_options():
-    net = _net(sizes=[3, 12], stage1_steps=5, init_score=1, supernet_weight=1)
+    net = _net(sizes=[3, 12], stage1_steps=9, init_score=1, supernet_weight=1)
     assert net.scores[0].item() == 1.0

@@ -27,10 +27,16 @@ from typing import Dict, List, Optional
 import numpy as np
 from espnet2.utils.types import str2bool
 
+from espnet_layerprune.bin.common import (
+    add_data_options,
+    add_log_options,
+    add_model_options,
+    check_model_files,
+    setup_logging,
+)
 from espnet_layerprune.selection import STRATEGIES, select_layers
 from espnet_layerprune.svcca import similarity_matrix, svcca
 
-LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
 OUTPUTS = ("svcca.npy", "svcca.png", "layer_importance.csv", "depth_by_strategy.csv")
 
 
@@ -38,24 +44,17 @@ def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--asr_train_config", required=True, help="The model's config.yaml.")
-    parser.add_argument("--asr_model_file", required=True, help="The model's .pth file.")
-    parser.add_argument("--data", required=True, help="Kaldi dev dir with wav.scp and text.")
+    add_model_options(parser)
+    add_data_options(parser)
     parser.add_argument("--output_dir", required=True, help="Where the tables and plots go.")
     parser.add_argument("--strategies", default="top,evenly_spaced,greedy,svcca",
                         help="Comma-separated strategies to compare, from "
                         f"{', '.join(STRATEGIES)}.")
-    parser.add_argument("--max_utts", type=int, default=None,
-                        help="Use the first N dev utterances (default: all).")
     parser.add_argument("--svcca_variance", type=float, default=0.99,
                         help="Fraction of variance kept by the SVCCA SV step, in (0, 1].")
-    parser.add_argument("--batch_size", type=int, default=1,
-                        help="Dev utterances per forward pass (1: exactly as decoding).")
-    parser.add_argument("--device", default="cpu", help="Torch device, e.g. cpu or cuda.")
     parser.add_argument("--overwrite", type=str2bool, default=False,
                         help="Replace earlier analysis files in --output_dir.")
-    parser.add_argument("--log_level", default="INFO",
-                        choices=("ERROR", "WARNING", "INFO", "DEBUG"), help="Log level.")
+    add_log_options(parser)
     return parser
 
 
@@ -220,8 +219,8 @@ def analyze(evaluator, out_dir: Path, strategies: List[str], variance: float = 0
 
 def main(cmd: Optional[List[str]] = None) -> Path:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
-    logging.captureWarnings(True)
+    setup_logging(args)
+    check_model_files(args)
     out_dir = Path(args.output_dir)
     existing = [n for n in OUTPUTS if (out_dir / n).exists()]
     if existing and not args.overwrite:

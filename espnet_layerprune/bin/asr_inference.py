@@ -27,11 +27,14 @@ import yaml
 from espnet2.bin import asr_inference as stock
 from espnet2.legacy.nets.beam_search import Hypothesis
 from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import TooShortUttError
-from espnet2.utils.types import str2bool
+from espnet2.utils.types import str2bool, str_or_none
 from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet_layerprune.apply import prune_model
+from espnet_layerprune.ctc import best_path, head_for
+from espnet_layerprune.ctc_beam import LexiconBeamSearch, lexicon_from_tokenizer
+from espnet_layerprune.ngram import NgramLM
 from espnet_layerprune.checks import (
     InputError,
     audio_expectations,
@@ -39,12 +42,12 @@ from espnet_layerprune.checks import (
     check_checkpoint_matches,
     check_wav_scp,
 )
+from espnet_layerprune.bin.common import add_prune_options, check_model_files, check_prune_args
 from espnet_layerprune.plan import PrunePlan
-from espnet_layerprune.pruning import check_depth, check_layers, parse_layer_list
+from espnet_layerprune.pruning import PRUNE_OPTIONS
 
-PRUNE_OPTIONS = ("prune_depth", "prune_layers", "prune_size")
-SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("ctc_greedy",)
-STOCK_DEPTH_6 = ("transformer", "conformer", "prunable_transformer", "prunable_conformer")
+LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
+SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("use_prune_plan", "ctc_greedy") + LEXICON_OPTIONS
 
 
 class Speech2Text(stock.Speech2Text):
@@ -73,10 +76,14 @@ class Speech2Text(stock.Speech2Text):
         prune_size: Optional[int] = None,
         use_prune_plan: bool = True,
         ctc_greedy: bool = False,
+        lexicon_lm: Optional[str] = None,
+        lexicon_lm_weight: float = 0.5,
+        lexicon_word_bonus: float = 0.0,
+        lexicon_beam: int = 8,
         **kwargs,
     ):
-        if ctc_greedy and kwargs.get("batch_size", 1) > 1:
-            raise ValueError("--ctc_greedy true decodes one utterance at a time; use --batch_size 1")
+        if (ctc_greedy or lexicon_lm) and kwargs.get("batch_size", 1) > 1:
+            raise ValueError("--ctc_greedy and --lexicon_lm decode one utterance at a time; use --batch_size 1")
         model_file = kwargs.get("asr_model_file", args[1] if len(args) > 1 else None)
         if model_file is not None:
             check_checkpoint(model_file)  # a clear error instead of ESPnet's loader messages
@@ -84,14 +91,48 @@ class Speech2Text(stock.Speech2Text):
         if model_file is not None:
             check_checkpoint_matches(self.asr_model, model_file)  # no silently random layers
         self.ctc_greedy = ctc_greedy
+        if ctc_greedy:
+            logging.info("decoding with greedy CTC (best path); the beam search is not used")
         _, self.min_samples = audio_expectations(self.asr_train_args)
-        plan = PrunePlan.find_next_to(model_file) if use_prune_plan else None
+        plan = PrunePlan.find_for(model_file) if use_prune_plan else None
         if plan is not None and prune_depth is not None:
             logging.info("using prune plan %s", plan.source)
         self.pruning = prune_model(
             self.asr_model, depth=prune_depth, layers=prune_layers, size=prune_size, plan=plan
         )
+        self.ctc_head = head_for(self.asr_model, len(self.pruning.kept_units))
+        self._decode_with_head(self.ctc_head)
+        self.lexicon_search = None
+        if lexicon_lm:
+            self.lexicon_search = self._lexicon_search(lexicon_lm, lexicon_lm_weight, lexicon_word_bonus, lexicon_beam)
 
+    def _lexicon_search(self, path, weight: float, bonus: float, beam: int) -> LexiconBeamSearch:
+        lm = NgramLM.load(path)
+        args = self.asr_train_args
+        lexicon = lexicon_from_tokenizer(lm.vocab, self.asr_model.token_list, args.token_type, args.bpemodel)
+        logging.info(
+            "decoding with the lexicon-constrained CTC beam search (beam %d): %d words of %s, "
+            "%d-gram weight %g, word bonus %g", beam, len(lexicon), path, lm.order, weight, bonus,
+        )
+        return LexiconBeamSearch(self.asr_model.token_list, lexicon, lm, lm_weight=weight, word_bonus=bonus,
+                                 beam=beam, blank=self.asr_model.blank_id)
+
+    @staticmethod
+    def from_pretrained(model_tag: Optional[str] = None, **kwargs):
+        """ESPnet's ``from_pretrained`` (model zoo, Hugging Face), returning this
+        class, with every pruning option (``prune_depth=6``, ...)."""
+        if model_tag is not None:
+            kwargs.update(stock.download_pretrained(model_tag))
+        return Speech2Text(**kwargs)
+
+    def _decode_with_head(self, head) -> None:
+        """Make the beam search's CTC scorer read ``head`` (per-size heads); the
+        encoder's self-conditioning keeps the shared head, as in training."""
+        if head is self.asr_model.ctc or self.beam_search is None:
+            return
+        for scorer in self.beam_search.scorers.values():
+            if getattr(scorer, "ctc", None) is self.asr_model.ctc:
+                scorer.ctc = head
 
     def __call__(self, speech):
         if not isinstance(speech, (list, tuple)) and len(speech) < self.min_samples:
@@ -105,37 +146,21 @@ class Speech2Text(stock.Speech2Text):
         return super().__call__(speech)
 
     def _decode_single_sample(self, enc):
+        if self.lexicon_search is not None:
+            logp = self.ctc_head.log_softmax(enc[None])[0]
+            words = self.lexicon_search(logp.detach().cpu().numpy())
+            ids = self.lexicon_search.tokens_of(words)
+            yseq = torch.tensor([self.asr_model.sos] + ids + [self.asr_model.eos])
+            logging.info("best hypo: " + " ".join(words))
+            return self._hyps_to_results([Hypothesis(yseq=yseq, score=0.0)])
         if not self.ctc_greedy:
             return super()._decode_single_sample(enc)
-        logp = self.asr_model.ctc.log_softmax(enc[None])[0]
-        best, ids = logp.max(dim=-1)
-        ids = torch.unique_consecutive(ids)
-        ids = ids[ids != self.asr_model.blank_id].tolist()
+        logp = self.ctc_head.log_softmax(enc[None])
+        (ids,) = best_path(logp, torch.tensor([enc.size(0)]), self.asr_model.blank_id)
+        score = float(logp.max(-1).values.sum())
         yseq = torch.tensor([self.asr_model.sos] + ids + [self.asr_model.eos])
         logging.info("best hypo: " + "".join(self.converter.ids2tokens(ids)))  # asr.sh's RTF step reads it
-        return self._hyps_to_results([Hypothesis(yseq=yseq, score=float(best.sum()))])
-
-
-def _positive_int(option: str):
-    def parse(text: str) -> int:
-        try:
-            value = float(text)
-        except ValueError:
-            value = None
-        if value is None or not value.is_integer() or value < 1:
-            raise argparse.ArgumentTypeError(
-                f"{option} must be an integer >= 1 (at most the encoder depth), got {text!r}"
-            )
-        return int(value)
-
-    return parse
-
-
-def _layer_list(text: str):
-    try:
-        return parse_layer_list(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        return self._hyps_to_results([Hypothesis(yseq=yseq, score=score)])
 
 
 def _escape_stray_percent(parser: argparse.ArgumentParser) -> None:
@@ -151,63 +176,21 @@ def _escape_stray_percent(parser: argparse.ArgumentParser) -> None:
 def get_parser() -> argparse.ArgumentParser:
     parser = stock.get_parser()
     _escape_stray_percent(parser)
-    group = parser.add_argument_group("Layer pruning (espnet_layerprune)")
-    group.add_argument(
-        "--prune_depth",
-        type=_positive_int("--prune_depth"),
-        default=None,
-        help="Keep N encoder layers (1 <= N <= encoder depth); which ones come from "
-        "prune_plan.yaml next to the model, else the supernet's learned masks, "
-        "else the first N.",
-    )
-    group.add_argument(
-        "--prune_layers",
-        type=_layer_list,
-        default=None,
-        help="Keep exactly these 1-based encoder layers, increasing, e.g. 1,3,5,7.",
-    )
-    group.add_argument(
+    add_prune_options(parser)
+    parser.add_argument(
         "--ctc_greedy",
         type=str2bool,
         default=False,
         help="CTC best-path decoding (argmax) instead of beam search; CTC-only models, batch_size 1.",
     )
-    group.add_argument(
-        "--prune_size",
-        type=_positive_int("--prune_size"),
-        default=None,
-        help="Keep K prunable units (data-driven supernets, model: layerprune).",
-    )
+    group = parser.add_argument_group("Lexicon-constrained CTC search (espnet_layerprune)")
+    group.add_argument("--lexicon_lm", type=str_or_none, default=None,
+                       help="Word n-gram LM (bin.train_ngram); its words are the lexicon. Replaces the "
+                       "beam search and greedy decoding; CTC-only models, batch_size 1.")
+    group.add_argument("--lexicon_lm_weight", type=float, default=0.5, help="Weight of the LM log-probability.")
+    group.add_argument("--lexicon_word_bonus", type=float, default=0.0, help="Score added per word.")
+    group.add_argument("--lexicon_beam", type=int, default=8, help="Hypotheses kept per frame (>= 1).")
     return parser
-
-
-def encoder_depth_from_config(config_path) -> Optional[int]:
-    """Number of encoder blocks a training config builds (``None`` if unknown)."""
-    if not config_path or not Path(config_path).is_file():
-        return None
-    with open(config_path) as f:
-        conf = yaml.safe_load(f) or {}
-    blocks = (conf.get("encoder_conf") or {}).get("num_blocks")
-    if blocks is None and conf.get("encoder") in STOCK_DEPTH_6:
-        blocks = 6  # ESPnet's default num_blocks
-    return blocks
-
-
-def check_prune_args(args: argparse.Namespace) -> None:
-    """Fail before any model loading or output writing on inconsistent options."""
-    given = [f"--{o}" for o in PRUNE_OPTIONS if getattr(args, o) is not None]
-    if len(given) > 1:
-        raise SystemExit(f"error: give only one of {', '.join(given)}")
-    depth = encoder_depth_from_config(args.asr_train_config)
-    if depth is None:
-        return  # checked again once the model is built
-    try:
-        if args.prune_depth is not None:
-            check_depth(args.prune_depth, depth)
-        if args.prune_layers is not None:
-            check_layers(args.prune_layers, depth)
-    except ValueError as e:
-        raise SystemExit(f"error: {e}") from None
 
 
 @contextlib.contextmanager
@@ -238,7 +221,8 @@ def _decode_with_pruning(prune: dict, output_dir: str):
         stock.Speech2Text = original
     # Reached only when decoding finished: record what was kept and how long
     # decoding took (model loading excluded), for RTF tables.
-    info = built[0].pruning.to_dict()
+    info = {"request": {k: v for k, v in prune.items() if k in PRUNE_OPTIONS and v is not None},
+            **built[0].pruning.to_dict()}
     info["decode_seconds"] = round(time.perf_counter() - started[0], 4)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -264,12 +248,18 @@ def main(cmd=None):
     print(get_commandline_args(), file=sys.stderr)
     args = get_parser().parse_args(cmd)
     check_prune_args(args)
+    check_model_files(args)
+    if args.lexicon_lm is not None and not Path(args.lexicon_lm).is_file():
+        raise SystemExit(f"error: --lexicon_lm {args.lexicon_lm} does not exist (make it with bin.train_ngram)")
+    if args.lexicon_beam < 1:
+        raise SystemExit(f"error: --lexicon_beam must be >= 1, got {args.lexicon_beam}")
     try:
         check_audio_inputs(args)
     except InputError as e:
         raise SystemExit(f"error: {e}") from None
     kwargs = vars(args)
     kwargs.pop("config", None)
+    kwargs.pop("_prune_required", None)  # our parser's bookkeeping, not an ESPnet option
     prune = {o: kwargs.pop(o) for o in SPEECH2TEXT_OPTIONS}
     try:
         with _decode_with_pruning(prune, args.output_dir):

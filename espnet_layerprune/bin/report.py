@@ -171,25 +171,35 @@ def _pyplot():
     return plt
 
 
-def plot_decodes(decodes: List[Decode], path: Path, title: str) -> None:
+def _depth_rows(decodes: List[Decode]) -> List[Decode]:
     rows = sorted((d for d in decodes if d.request.startswith(("depth", "full"))), key=lambda d: -len(d.kept_layers))
-    rows = rows or decodes
+    return rows or decodes
+
+
+def plot_decodes(groups: Dict[str, List[Decode]], path: Path, title: str) -> None:
+    """WER and CER against depth, one pair of lines per decoding; RTF of the first."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    depths = [len(d.kept_layers) for d in rows]
-    ax.plot(depths, [d.wer for d in rows], "o-", color="tab:blue", label="WER")
-    ax.plot(depths, [d.cer for d in rows], "s--", color="tab:cyan", label="CER")
+    for i, (label, decodes) in enumerate(groups.items()):
+        rows = _depth_rows(decodes)
+        depths = [len(d.kept_layers) for d in rows]
+        suffix = f" ({label})" if len(groups) > 1 else ""
+        ax.plot(depths, [d.wer for d in rows], "o-", color=f"C{2 * i}", label="WER" + suffix)
+        ax.plot(depths, [d.cer for d in rows], "s--", color=f"C{2 * i + 1}", label="CER" + suffix)
     ax.set_xlabel("encoder depth (layers kept)")
     ax.set_ylabel("error rate (%)")
+    ax.set_ylim(bottom=0)
     ax.invert_xaxis()
+    rows = _depth_rows(next(iter(groups.values())))
     if all(d.rtf is not None for d in rows):
         ax2 = ax.twinx()
-        ax2.plot(depths, [d.rtf for d in rows], "^:", color="tab:red", label="RTF")
+        ax2.plot([len(d.kept_layers) for d in rows], [d.rtf for d in rows], "^:", color="tab:red",
+                 label="RTF" + (f" ({next(iter(groups))})" if len(groups) > 1 else ""))
         ax2.set_ylabel("real-time factor", color="tab:red")
         handles = [h for a in (ax, ax2) for h in a.get_legend_handles_labels()[0]]
-        ax.legend(handles, [h.get_label() for h in handles], loc="upper left")
+        ax.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize="small")
     else:
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", fontsize="small")
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -244,29 +254,8 @@ def curve_table(rows: List[dict]) -> List[str]:
 
 
 # ---------------------------------------------------------------- the report
-def write_report(exp_dir: Path, data_dir: Path, out: Path, title: Optional[str] = None,
-                 train_log: Optional[Path] = None) -> str:
-    refs = _read_text(data_dir / "text")
-    decodes = find_decodes(exp_dir)
-    if not decodes:
-        raise ValueError(f"no decode directories (with pruning.yaml) below {exp_dir}")
-    audio = audio_seconds(data_dir)
-    for d in decodes:
-        score(d, refs)
-        d.rtf = d.seconds / audio if audio else None
-    title = title or exp_dir.name
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plot_decodes(decodes, out.parent / DECODE_PLOT, f"{title}: one supernet, pruned at run time")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip() or "unknown"
+def decode_table(decodes: List[Decode]) -> List[str]:
     lines = [
-        f"# RESULTS: {title}",
-        "",
-        f"- date: {datetime.now().strftime('%Y-%m-%d %H:%M')}",
-        f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}; commit {commit}",
-        f"- test set: {data_dir} ({decodes[0].utterances} utterances"
-        + (f", {audio / 60:.1f} min of audio)" if audio else ")"),
-        "",
         "| request | kept layers | kept units | WER (%) | CER (%) | encoder params | RTF |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
@@ -277,7 +266,46 @@ def write_report(exp_dir: Path, data_dir: Path, out: Path, title: Optional[str] 
             f"| {d.request} | {','.join(map(str, d.kept_layers))} | {d.kept_units} | {d.wer:.2f} | "
             f"{d.cer:.2f} | {d.params / 1e6:.2f} M ({100 * d.params / d.params_total:.0f}%) | {rtf} |"
         )
-    lines += ["", f"![error and RTF against depth]({DECODE_PLOT})", ""]
+    return lines
+
+
+def write_report(exp_dirs, data_dir: Path, out: Path, title: Optional[str] = None,
+                 train_log: Optional[Path] = None) -> str:
+    """Score every decode below each of ``exp_dirs`` (one table each: e.g. greedy and
+    lexicon decoding of one model) and write the Markdown report ``out``."""
+    exp_dirs = [Path(exp_dirs)] if isinstance(exp_dirs, (str, Path)) else [Path(e) for e in exp_dirs]
+    refs = _read_text(data_dir / "text")
+    audio = audio_seconds(data_dir)
+    groups: Dict[str, List[Decode]] = {}
+    for exp_dir in exp_dirs:
+        decodes = find_decodes(exp_dir)
+        if not decodes:
+            raise ValueError(f"no decode directories (with pruning.yaml) below {exp_dir}")
+        for d in decodes:
+            score(d, refs)
+            d.rtf = d.seconds / audio if audio else None
+        groups[exp_dir.name if exp_dir.name not in ("test", data_dir.name) else exp_dir.parent.name] = decodes
+    exp_dir = exp_dirs[0]
+    title = title or exp_dir.name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot_decodes(groups, out.parent / DECODE_PLOT, f"{title}: one supernet, pruned at run time")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    first = next(iter(groups.values()))
+    lines = [
+        f"# RESULTS: {title}",
+        "",
+        f"- date: {datetime.now().strftime('%Y-%m-%d %H:%M')}",
+        f"- machine: {platform.machine()}, {platform.processor() or 'cpu'}; commit {commit}",
+        f"- test set: {data_dir} ({first[0].utterances} utterances"
+        + (f", {audio / 60:.1f} min of audio)" if audio else ")"),
+        "",
+    ]
+    for label, decodes in groups.items():
+        if len(groups) > 1:
+            lines += [f"## {label}", ""]
+        lines += [*decode_table(decodes), ""]
+    lines += [f"![error and RTF against depth]({DECODE_PLOT})", ""]
     train_log = train_log or exp_dir / "train.log"
     rows = learning_curve(train_log) if train_log.is_file() else []
     if rows:
@@ -291,8 +319,9 @@ def write_report(exp_dir: Path, data_dir: Path, out: Path, title: Optional[str] 
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--exp_dir", type=Path, required=True,
-                        help="Experiment dir whose decode directories (with pruning.yaml) are reported.")
+    parser.add_argument("--exp_dir", type=Path, required=True, nargs="+",
+                        help="Experiment dir(s) whose decode directories (with pruning.yaml) are "
+                        "reported; several (e.g. greedy and lexicon decodes) get a table each.")
     parser.add_argument("--data", type=Path, required=True,
                         help="The decoded set's data dir (its text is the reference), e.g. data/test "
                         "or asr.sh's dump/raw/test_clean.")
@@ -307,18 +336,18 @@ def get_parser() -> argparse.ArgumentParser:
 def main(cmd=None) -> None:
     args = get_parser().parse_args(cmd)
     setup_logging(args)
-    for option, path in (("--exp_dir", args.exp_dir), ("--data", args.data)):
+    for option, path in [*(("--exp_dir", e) for e in args.exp_dir), ("--data", args.data)]:
         if not path.is_dir():
             raise SystemExit(f"error: {option} {path} is not a directory")
     if not (args.data / "text").is_file():
         raise SystemExit(f"error: --data {args.data} has no text (the references)")
     try:
-        text = write_report(args.exp_dir, args.data, args.out or args.exp_dir / "RESULTS.md", args.title,
+        text = write_report(args.exp_dir, args.data, args.out or args.exp_dir[0] / "RESULTS.md", args.title,
                             args.train_log)
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f"error: {e}") from None
     print(text)
-    logging.info("wrote %s", args.out or args.exp_dir / "RESULTS.md")
+    logging.info("wrote %s", args.out or args.exp_dir[0] / "RESULTS.md")
 
 
 if __name__ == "__main__":

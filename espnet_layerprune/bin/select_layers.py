@@ -22,46 +22,43 @@ from typing import List, Optional
 
 from espnet2.utils.types import str2bool, str_or_none
 
+from espnet_layerprune.bin.common import (
+    add_data_options,
+    add_log_options,
+    add_model_options,
+    check_model_files,
+    setup_logging,
+)
 from espnet_layerprune.plan import PLAN_FILENAME
 from espnet_layerprune.selection import METRICS, STRATEGIES, parse_depths, select_layers
-
-LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--asr_train_config", required=True, help="The model's config.yaml.")
-    parser.add_argument("--asr_model_file", required=True, help="The model's .pth file.")
-    parser.add_argument("--data", required=True, help="Kaldi dev dir with wav.scp and text.")
+    add_model_options(parser)
+    add_data_options(parser)
     parser.add_argument("--strategy", required=True, choices=STRATEGIES,
                         help="How to choose the kept layers (see docs/selection_and_export.md).")
     parser.add_argument("--depths", type=str_or_none, default=None,
                         help="Comma-separated depths to record, e.g. 11,9,6,3 (default: all).")
-    parser.add_argument("--max_utts", type=int, default=None,
-                        help="Use the first N dev utterances (default: all).")
     parser.add_argument("--metric", choices=METRICS, default="cer",
                         help="Dev error that the greedy strategy minimizes.")
     parser.add_argument("--svcca_variance", type=float, default=0.99,
                         help="Fraction of variance kept by the SVCCA SV step, in (0, 1].")
-    parser.add_argument("--batch_size", type=int, default=1,
-                        help="Dev utterances per forward pass (1: exactly as decoding).")
-    parser.add_argument("--device", default="cpu", help="Torch device, e.g. cpu or cuda.")
     parser.add_argument("--output_dir", type=str_or_none, default=None,
                         help="Where prune_plan.yaml goes (default: the model file's directory, "
                         "where decoding looks for it).")
     parser.add_argument("--overwrite", type=str2bool, default=False,
                         help="Replace an existing prune_plan.yaml.")
-    parser.add_argument("--log_level", default="INFO",
-                        choices=("ERROR", "WARNING", "INFO", "DEBUG"), help="Log level.")
+    add_log_options(parser)
     return parser
 
 
 def main(cmd: Optional[List[str]] = None) -> Path:
     args = get_parser().parse_args(cmd)
-    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
-    logging.captureWarnings(True)
+    setup_logging(args)
+    check_model_files(args)
     out_dir = Path(args.output_dir or Path(args.asr_model_file).parent)
     plan_path = out_dir / PLAN_FILENAME
     if plan_path.exists() and not args.overwrite:
@@ -87,7 +84,7 @@ def main(cmd: Optional[List[str]] = None) -> Path:
         )
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f"error: {e}") from None
-    plan = selection.to_plan()
+    plan = selection.to_plan().for_model(args.asr_model_file)
     plan.save(plan_path, overwrite=args.overwrite)
     logging.info(
         "wrote %s (%d depths, %d kept-layer sets scored, %.1f s)",

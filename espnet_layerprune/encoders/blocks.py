@@ -4,10 +4,10 @@ ESPnet's ``EncoderLayer`` (transformer) and conformer ``EncoderLayer`` decide
 stochastic depth inside the layer, for the whole block. Here the encoder decides
 (:mod:`espnet_layerprune.encoders.prunable`) and passes a scale per unit:
 
-* ``0.0``: the unit is skipped, ``x = x`` (nothing is computed);
+* ``None``: the unit is skipped, ``x = x`` (nothing is computed);
 * ``1.0``: the unit runs as in the stock layer (bit-identical in eval);
 * another float or a tensor: the residual branch is multiplied by it
-  (stochastic-depth rescaling ``1/(1-p)``, or a learned gate).
+  (stochastic-depth rescaling ``1/(1-p)``, or a learned gate, possibly 0).
 
 These functions reuse the stock layers' sub-modules, so parameter names and
 checkpoints are unchanged. The arithmetic mirrors the stock ``forward`` methods
@@ -59,12 +59,15 @@ def transformer_block(layer, x: torch.Tensor, mask: torch.Tensor, scales: Sequen
     return x
 
 
-def conformer_block(layer, x, pos_emb, mask: torch.Tensor, scales: Sequence):
+def conformer_block(
+    layer, x, pos_emb, mask: torch.Tensor, scales: Sequence, final_norm: bool = True
+):
     """One conformer ``EncoderLayer`` with scales for (FFN1, MHSA, conv, FFN2).
 
     A unit the configuration does not have (no macaron FFN, no conv module) is
-    absent whatever its scale. The block's final LayerNorm always runs when any
-    unit of the block runs.
+    absent whatever its scale. The block's final LayerNorm runs when
+    ``final_norm`` (the encoder leaves it out for a block that is not part of
+    the pass's network and runs only for its gates' gradient).
     """
     ffn1, mhsa, conv, ffn2 = scales
     if layer.feed_forward_macaron is not None and not _skipped(ffn1):
@@ -109,10 +112,10 @@ def conformer_block(layer, x, pos_emb, mask: torch.Tensor, scales: Sequence):
         x = _residual(residual, layer.ff_scale * layer.dropout(layer.feed_forward(x)), ffn2)
         if not layer.normalize_before:
             x = layer.norm_ff(x)
-    if layer.conv_module is not None:
+    if layer.conv_module is not None and final_norm:
         x = layer.norm_final(x)
     return x
 
 
 def _skipped(scale) -> bool:
-    return isinstance(scale, float) and scale == 0.0
+    return scale is None

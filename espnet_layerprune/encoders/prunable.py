@@ -1,21 +1,28 @@
-"""What prunable encoders share: the loop that decides which units run.
+"""What prunable encoders share: the loop that runs the units a pass selects.
 
 An encoder has ``num_layers`` blocks of ``units_per_layer`` prunable units each
-(1 for transformer blocks, 2 for MHSA/FFN halves, 4 for conformer sub-modules).
-Three things decide whether, and how strongly, a unit runs in one forward pass:
+(1 for transformer blocks, 2 for MHSA/FFN halves, up to 4 for conformer
+sub-modules). Its forward pass has two public halves:
 
-1. the static pruning mask (``keep_layers`` / ``keep_units``): pruned units never
-   run, in training or eval; this is run-time pruning, no weights are copied;
-2. training-time skipping (stochastic depth or LayerDrop, per-unit
-   probabilities): only in ``train()`` mode;
-3. optional per-unit gates (a tensor), set by a data-driven supernet model for
-   one forward pass through :meth:`PrunableEncoderMixin.unit_control`.
+* :meth:`PrunableEncoderMixin.embed_input`: the front end (subsampling, positional
+  encoding), which no pruning touches. A supernet update runs it once and
+  feeds the result to every subnet pass; dev-set evaluation caches it;
+* :meth:`PrunableEncoderMixin.run_units`: the blocks. Three things decide
+  whether, and how strongly, each unit runs in one call:
 
-All three are combined in :meth:`PrunableEncoderMixin._unit_scales`, once per
-forward pass; the block functions in :mod:`.blocks` only apply the result.
+  1. the kept units: the encoder's static mask (:meth:`keep_layers`,
+     :meth:`keep_units`, what decoding sets) or the ``units`` of this call;
+  2. training-time skipping (stochastic depth, LayerDrop): only in ``train()``;
+  3. optional gates (:class:`UnitGates`) multiplying the units' branches.
+
+A unit's scale is ``None`` when it is skipped (nothing is computed), else a
+float or a tensor multiplying its residual branch. A block with no open unit is
+skipped entirely (its final LayerNorm too), so a gated subnet in training and
+the same subnet pruned for decoding are the same network.
 """
 
 import contextlib
+from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -31,8 +38,13 @@ from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import (
     check_short_utt,
 )
 
-from espnet_layerprune.layer_drop import drop_probabilities, sample_scales
-from espnet_layerprune.pruning import check_layers, units_of_layers
+from espnet_layerprune.errors import ConfigError
+from espnet_layerprune.layer_drop import (
+    GRANULARITIES,
+    drop_probabilities,
+    sample_scales,
+)
+from espnet_layerprune.pruning import check_layers, layers_of_units, units_of_layers
 
 _SUBSAMPLING = (
     Conv1dSubsampling2,
@@ -51,6 +63,10 @@ def expand_interctc_layer_idx(
 
     Accepts a list (as ESPnet), ``"all"`` (every layer but the last) or
     ``"every_K"`` (layers K, 2K, ... below the last).
+
+    Raises:
+        ConfigError: Bad value. It is both a ``ValueError`` and, like the stock
+            encoders' check, an ``AssertionError``.
     """
     if isinstance(value, str):
         if value == "all":
@@ -58,18 +74,53 @@ def expand_interctc_layer_idx(
         if value.startswith("every_") and value[6:].isdigit() and int(value[6:]) > 0:
             step = int(value[6:])
             return list(range(step, num_layers, step))
-        raise ValueError(
+        raise ConfigError(
             "interctc_layer_idx must be a list of layers, 'all' or 'every_K' "
             f"(K >= 1), got {value!r}"
         )
     layers = sorted(set(int(v) for v in value))
     bad = [v for v in layers if not 0 < v < num_layers]
     if bad:
-        raise ValueError(
+        raise ConfigError(
             f"interctc_layer_idx entries must be in [1, {num_layers - 1}] "
             f"(the last layer is the final CTC), got {bad}"
         )
     return layers
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """The encoder input after the front end, shared by every subnet of one input.
+
+    Attributes:
+        xs: ``(B, T', D)`` embedded frames.
+        pos_emb: Relative positional embedding (conformer ``rel_pos``), or ``None``.
+        masks: ``(B, 1, T')`` validity mask (``True`` = a real frame).
+    """
+
+    xs: torch.Tensor
+    pos_emb: Optional[torch.Tensor]
+    masks: torch.Tensor
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.masks.squeeze(1).sum(1)
+
+
+@dataclass(frozen=True)
+class UnitGates:
+    """Per-unit multipliers of the residual branches for one pass.
+
+    Attributes:
+        values: ``(num_units,)`` tensor; gradients flow through it to the scores.
+        open: Which units are open in the forward pass, when the gate values are
+            exactly 0 or 1 (straight-through top-k); ``None`` when every unit
+            contributes (soft or sigmoid gates). A block whose units are all
+            closed is skipped entirely, as decoding skips it.
+    """
+
+    values: torch.Tensor
+    open: Optional[Tuple[bool, ...]] = None
 
 
 class PrunableEncoderMixin:
@@ -94,13 +145,19 @@ class PrunableEncoderMixin:
         stochastic_depth_rate: Union[float, Sequence[float]],
         stochastic_depth_schedule: str,
         layer_drop_rate: float,
+        stochastic_depth_granularity: str = "block",
     ) -> None:
         if layer_drop_rate and (
             not isinstance(stochastic_depth_rate, (int, float)) or stochastic_depth_rate
         ):
-            raise ValueError(
+            raise ConfigError(
                 "set either stochastic_depth_rate (skip + rescale by 1/(1-p)) or "
                 "layer_drop_rate (skip, no rescaling), not both"
+            )
+        if stochastic_depth_granularity not in GRANULARITIES:
+            raise ConfigError(
+                f"stochastic_depth_granularity must be one of {GRANULARITIES}, "
+                f"got {stochastic_depth_granularity!r}"
             )
         self.num_layers = num_layers
         self.units_per_layer = len(self.unit_names)
@@ -114,15 +171,21 @@ class PrunableEncoderMixin:
                 stochastic_depth_rate, num_layers, stochastic_depth_schedule
             )
             self._rescale = True
-        # A block's probability applies to each of its units.
-        self.set_unit_drop_probs([p for p in probs for _ in range(self.units_per_layer)])
-        self._gates: Optional[torch.Tensor] = None
+        # A block's probability applies to each of its units; with "block"
+        # granularity they share one draw (the whole block is skipped).
+        self.stochastic_depth_granularity = stochastic_depth_granularity
+        self.unit_drop_probs = tuple(p for p in probs for _ in range(self.units_per_layer))
         self.keep_units(None)
 
     # ------------------------------------------------------------------ public API
     @property
     def num_units(self) -> int:
         return self.num_layers * self.units_per_layer
+
+    @property
+    def skips_in_training(self) -> bool:
+        """Whether stochastic depth or LayerDrop skips units in training."""
+        return any(p > 0.0 for p in self.unit_drop_probs)
 
     def unit_labels(self) -> List[str]:
         """Human-readable unit names, e.g. ``["L1.ffn1", "L1.mhsa", ...]``."""
@@ -131,12 +194,12 @@ class PrunableEncoderMixin:
     @property
     def kept_units(self) -> Tuple[int, ...]:
         """1-based units that run (all of them when unpruned)."""
-        return tuple(j + 1 for j, k in enumerate(self._kept) if k)
+        return self._kept_units
 
     @property
     def kept_layers(self) -> Tuple[int, ...]:
         """1-based blocks with at least one unit that runs."""
-        return tuple(i + 1 for i, k in enumerate(self._block_kept) if k)
+        return layers_of_units(self._kept_units, self.units_per_layer)
 
     def keep_layers(self, layers: Optional[Sequence[int]]) -> None:
         """Run only these 1-based blocks (in their order); ``None`` runs all."""
@@ -149,24 +212,14 @@ class PrunableEncoderMixin:
     def keep_units(self, units: Optional[Sequence[int]]) -> None:
         """Run only these 1-based units; ``None`` runs all."""
         if units is None:
-            kept = [True] * self.num_units
+            self._kept_units = tuple(range(1, self.num_units + 1))
         else:
-            units = check_layers(sorted(units), self.num_units, option="kept units")
-            kept = [False] * self.num_units
-            for u in units:
-                kept[u - 1] = True
-        self._kept = kept
-        U = self.units_per_layer
-        self._block_kept = [any(kept[i * U : (i + 1) * U]) for i in range(self.num_layers)]
-        self._last_kept_block = max(
-            (i for i, k in enumerate(self._block_kept) if k), default=-1
-        )
-        self._static_scales = [1.0 if k else 0.0 for k in kept]
+            self._kept_units = check_layers(sorted(units), self.num_units, option="kept units")
 
     @contextlib.contextmanager
     def pruned(self, layers: Optional[Sequence[int]] = None, units=None):
         """Temporarily keep only ``layers`` (or ``units``), e.g. for one decode."""
-        saved = self.kept_units
+        saved = self._kept_units
         if units is not None:
             self.keep_units(units)
         else:
@@ -174,88 +227,26 @@ class PrunableEncoderMixin:
         try:
             yield self
         finally:
-            self.keep_units(saved)
-
-    def set_unit_drop_probs(self, probs: Sequence[float]) -> None:
-        """Training-time skip probability of every unit (length ``num_units``)."""
-        probs = [float(p) for p in probs]
-        if len(probs) != self.num_units:
-            raise ValueError(f"need {self.num_units} unit drop probabilities, got {len(probs)}")
-        if any(not 0.0 <= p < 1.0 for p in probs):
-            raise ValueError(f"unit drop probabilities must be in [0, 1), got {probs}")
-        self._unit_drop_probs = probs
-        self._any_drop = any(p > 0.0 for p in probs)
-
-    @contextlib.contextmanager
-    def unit_control(
-        self,
-        units: Optional[Sequence[int]] = None,
-        gates: Optional[torch.Tensor] = None,
-        drop_probs: Optional[Sequence[float]] = None,
-    ):
-        """Per-call settings for supernet training: kept units, gates, drop rates.
-
-        Args:
-            units: 1-based units that run (hard mask); ``None`` keeps the current.
-            gates: ``(num_units,)`` tensor multiplying each unit's residual branch.
-            drop_probs: Training-time skip probability per unit.
-        """
-        saved = (self.kept_units, self._gates, self._unit_drop_probs)
-        try:
-            if units is not None:
-                self.keep_units(units)
-            if drop_probs is not None:
-                self.set_unit_drop_probs(drop_probs)
-            self._gates = gates
-            yield self
-        finally:
-            self.keep_units(saved[0])
-            self._gates = saved[1]
-            self.set_unit_drop_probs(saved[2])
+            self._kept_units = saved
 
     # ------------------------------------------------------------------ forward
-    def _unit_scales(self) -> list:
-        """Scales for this forward pass, one per unit (``0.0`` = skip)."""
-        if self.training and self._any_drop:
-            drawn = sample_scales(self._unit_drop_probs, self._rescale)
-            scales = [d if k else 0.0 for d, k in zip(drawn, self._kept)]
-        else:
-            scales = self._static_scales
-        if self._gates is not None:
-            g = self._gates
-            scales = [0.0 if s == 0.0 else g[j] * s for j, s in enumerate(scales)]
-        self.last_unit_scales = scales
-        return scales
+    def embed_input(
+        self, xs_pad: torch.Tensor, ilens: torch.Tensor, masks: Optional[torch.Tensor] = None
+    ) -> Embedded:
+        """The front end: subsampling and positional encoding.
 
-    @contextlib.contextmanager
-    def shared_input_embedding(self):
-        """Within this context, forward passes over the same input tensor reuse one
-        front-end (``embed``) output.
-
-        A supernet update runs 2-3 passes over the same features, and the
-        subsampling front end, which no mask prunes, is a large share of the cost
-        (on CPU the biggest). Sharing it computes it once per update; gradients
-        from every pass still reach it. Its dropout is then drawn once per update.
+        Args:
+            xs_pad: ``(B, T, D)`` features.
+            ilens: ``(B,)`` lengths.
+            masks: Optional padding mask (``True`` = pad), as in ESPnet.
         """
-        self._embed_cache = {}
-        try:
-            yield self
-        finally:
-            self._embed_cache = None
-
-    def _embed_input(self, xs_pad, masks):
-        cache = getattr(self, "_embed_cache", None)
-        if cache is not None and cache.get("input") is xs_pad:
-            return cache["output"]
-        out = self._embed_uncached(xs_pad, masks)
-        if cache is not None:
-            cache.update(input=xs_pad, output=out)
-        return out
-
-    def _embed_uncached(self, xs_pad, masks):
+        if masks is None:
+            masks = (~make_pad_mask(ilens)[:, None, :]).to(xs_pad.device)
+        else:
+            masks = ~masks[:, None, :]
         if self.embed is None:
-            return xs_pad, masks
-        if isinstance(self.embed, _SUBSAMPLING):
+            xs = xs_pad
+        elif isinstance(self.embed, _SUBSAMPLING):
             short, limit = check_short_utt(self.embed, xs_pad.size(1))
             if short:
                 raise TooShortUttError(
@@ -264,8 +255,99 @@ class PrunableEncoderMixin:
                     xs_pad.size(1),
                     limit,
                 )
-            return self.embed(xs_pad, masks)
-        return self.embed(xs_pad), masks
+            xs, masks = self.embed(xs_pad, masks)
+        else:
+            xs = self.embed(xs_pad)
+        pos_emb = None
+        if isinstance(xs, tuple):
+            xs, pos_emb = xs
+        return Embedded(xs, pos_emb, masks)
+
+    def unit_scales(
+        self,
+        units: Optional[Sequence[int]] = None,
+        gates: Optional[UnitGates] = None,
+        drop_probs: Optional[Sequence[float]] = None,
+        drop_granularity: str = "unit",
+    ) -> List:
+        """One pass's scale per unit: ``None`` (skipped), a float or a tensor.
+
+        Args:
+            units: 1-based units that may run; default: the kept units.
+            gates: Gates multiplying the branches.
+            drop_probs: Training skip probability per unit; default: the
+                encoder's stochastic depth / LayerDrop schedule (drawn with its
+                ``stochastic_depth_granularity``).
+            drop_granularity: How ``drop_probs`` are drawn: ``unit`` (each unit
+                on its own) or ``block`` (a block's units share one draw).
+        """
+        kept = set(self._kept_units if units is None else units)
+        scales: List = [1.0 if j + 1 in kept else None for j in range(self.num_units)]
+        if drop_probs is None:
+            probs, granularity = self.unit_drop_probs, self.stochastic_depth_granularity
+        else:
+            probs, granularity = drop_probs, drop_granularity
+        if self.training and any(p > 0.0 for p in probs):
+            group = self.units_per_layer if granularity == "block" else 1
+            drawn = sample_scales(probs, self._rescale, group_size=group)
+            scales = [None if s is None or d == 0.0 else d for s, d in zip(scales, drawn)]
+        if gates is not None:
+            scales = [None if s is None else gates.values[j] * s for j, s in enumerate(scales)]
+        return scales
+
+    def run_units(
+        self,
+        embedded: Embedded,
+        units: Optional[Sequence[int]] = None,
+        gates: Optional[UnitGates] = None,
+        drop_probs: Optional[Sequence[float]] = None,
+        drop_granularity: str = "unit",
+        ctc=None,
+        return_all_hs: bool = False,
+    ):
+        """Run the blocks on an embedded input (see :meth:`unit_scales` for the options).
+
+        Returns:
+            ``((xs, intermediates), olens, None)`` when intermediate outputs exist,
+            else ``(xs, olens, None)``, exactly like ESPnet's encoders.
+            Intermediates are ``(layer, normed_output)`` pairs for the running
+            layers of ``interctc_layer_idx`` (the top running layer excluded), or
+            the raw outputs of all running blocks with ``return_all_hs``.
+        """
+        kept = self._kept_units if units is None else units
+        scales = self.unit_scales(kept, gates, drop_probs, drop_granularity)
+        in_pass = set(kept)
+        if gates is not None and gates.open is not None:
+            in_pass = {u for u in in_pass if gates.open[u - 1]}
+        U = self.units_per_layer
+        # Blocks of this pass's network, whether or not training skips them now
+        # (an intermediate CTC output of a skipped block is its input, as in ESPnet).
+        present = [any(j + 1 in in_pass for j in range(i * U, (i + 1) * U)) for i in range(self.num_layers)]
+        top = max((i for i, p in enumerate(present) if p), default=-1)
+        xs, pos_emb, masks = embedded.xs, embedded.pos_emb, embedded.masks
+        intermediate_outs = []
+        for i, layer in enumerate(self.encoders):
+            block_scales = scales[i * U : (i + 1) * U]
+            if any(s is not None for s in block_scales):
+                # A block of closed gates runs for their gradient only: its branches
+                # are multiplied by 0 and its final LayerNorm is left out.
+                xs = self._run_block(layer, xs, pos_emb, masks, block_scales, present[i])
+            if not present[i]:
+                continue
+            if i in self._interctc_blocks and i != top:
+                out = self.after_norm(xs) if self.normalize_before else xs
+                if not return_all_hs:
+                    intermediate_outs.append((i + 1, out))
+                if self.interctc_use_conditioning:
+                    xs = xs + self.conditioning_layer(ctc.softmax(out))
+            if return_all_hs:  # what the next block sees (after self-conditioning)
+                intermediate_outs.append(xs)
+        if self.normalize_before:
+            xs = self.after_norm(xs)
+        olens = embedded.lengths
+        if intermediate_outs:
+            return (xs, intermediate_outs), olens, None
+        return xs, olens, None
 
     def forward(
         self,
@@ -276,72 +358,38 @@ class PrunableEncoderMixin:
         ctc=None,
         return_all_hs: bool = False,
     ):
-        """Encode, running only the units this pass selects.
+        """ESPnet's encoder interface: :meth:`embed_input`, then :meth:`run_units` with the
+        kept units and the training-time skipping of this encoder.
 
         Args:
             xs_pad: ``(B, T, D)`` features.
             ilens: ``(B,)`` lengths.
             prev_states: Unused (ESPnet interface).
-            masks: Optional padding mask (True = pad), as in ESPnet.
+            masks: Optional padding mask (``True`` = pad), as in ESPnet.
             ctc: CTC module, needed for ``interctc_use_conditioning``.
-            return_all_hs: Also return every kept block's raw output.
-
-        Returns:
-            ``((xs, intermediates), olens, None)`` when intermediate outputs exist,
-            else ``(xs, olens, None)``, exactly like ESPnet's encoders.
-            Intermediates are ``(layer, normed_output)`` pairs for the kept layers
-            of ``interctc_layer_idx`` (the top kept layer excluded), or the raw
-            outputs of all kept blocks with ``return_all_hs``.
+            return_all_hs: Also return every running block's raw output.
         """
-        if masks is None:
-            masks = (~make_pad_mask(ilens)[:, None, :]).to(xs_pad.device)
-        else:
-            masks = ~masks[:, None, :]
-        xs_pad, masks = self._embed_input(xs_pad, masks)
-        pos_emb = None
-        if isinstance(xs_pad, tuple):
-            xs_pad, pos_emb = xs_pad
+        return self.run_units(
+            self.embed_input(xs_pad, ilens, masks), ctc=ctc, return_all_hs=return_all_hs
+        )
 
-        flat = self._unit_scales()
-        U = self.units_per_layer
-        intermediate_outs = []
-        for i, layer in enumerate(self.encoders):
-            if not self._block_kept[i]:
-                continue
-            scales = flat[i * U : (i + 1) * U]
-            if any(not (isinstance(s, float) and s == 0.0) for s in scales):
-                xs_pad = self._run_block(layer, xs_pad, pos_emb, masks, scales)
-            if return_all_hs:
-                intermediate_outs.append(xs_pad)
-            elif i in self._interctc_blocks and i != self._last_kept_block:
-                out = self.after_norm(xs_pad) if self.normalize_before else xs_pad
-                intermediate_outs.append((i + 1, out))
-                if self.interctc_use_conditioning:
-                    xs_pad = xs_pad + self.conditioning_layer(ctc.softmax(out))
-
-        if self.normalize_before:
-            xs_pad = self.after_norm(xs_pad)
-        olens = masks.squeeze(1).sum(1)
-        if intermediate_outs:
-            return (xs_pad, intermediate_outs), olens, None
-        return xs_pad, olens, None
-
-    def kept_parameter_count(self) -> Tuple[int, int]:
-        """(parameters that run in the pruned encoder, all parameters)."""
+    def kept_parameter_count(self, units: Optional[Sequence[int]] = None) -> Tuple[int, int]:
+        """(parameters that run with ``units`` (default: the kept ones), all parameters)."""
+        kept = set(self._kept_units if units is None else units)
         total = sum(p.numel() for p in self.parameters())
         dropped = 0
         U = self.units_per_layer
         for i, layer in enumerate(self.encoders):
-            kept = self._kept[i * U : (i + 1) * U]
-            if not any(kept):
+            flags = [i * U + k + 1 in kept for k in range(U)]
+            if not any(flags):
                 dropped += sum(p.numel() for p in layer.parameters())
                 continue
-            for name, k in zip(self.unit_names, kept):
+            for name, k in zip(self.unit_names, flags):
                 for attr in () if k else self.unit_modules[name] or ():
                     module = getattr(layer, attr, None)
                     if module is not None:
                         dropped += sum(p.numel() for p in module.parameters())
         return total - dropped, total
 
-    def _run_block(self, layer, x, pos_emb, mask, scales):  # pragma: no cover
+    def _run_block(self, layer, x, pos_emb, mask, scales, final_norm: bool):  # pragma: no cover
         raise NotImplementedError

@@ -7,6 +7,7 @@ from typeguard import typechecked
 
 from espnet_layerprune.encoders.blocks import conformer_block
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
+from espnet_layerprune.errors import ConfigError
 
 #: The sub-modules of a conformer block, in ESPnet's order.
 CONFORMER_UNITS = ("ffn1", "mhsa", "conv", "ffn2")
@@ -70,8 +71,8 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             which pruned blocks would change too); must be ``False``.
         stochastic_depth_rate: Stochastic depth: skip probability ``p`` (float)
             or one probability per block (list), in ``[0, 1)``. Every unit of a
-            block has the block's probability, and units are skipped
-            independently; kept units scale their residual branch by
+            block has the block's probability (see
+            ``stochastic_depth_granularity``); kept units scale their residual branch by
             ``1 / (1 - p)`` in training; nothing is skipped or scaled in eval.
         layer_drop_rate: LayerDrop: skip each unit with this probability in
             training, without rescaling.
@@ -81,6 +82,9 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
         use_sdpa: As ESPnet.
         stochastic_depth_schedule: ``constant`` (``p_l = p``) or ``linear``
             (``p_l = p * l / L``); ignored when a list is given.
+        stochastic_depth_granularity: ``block`` (default: one draw per block,
+            all its units skipped together, as in Lee et al. and ESPnet's
+            conformer) or ``unit`` (each unit draws on its own).
         prune_units: 1-based units to keep from the start (``None``: all), for
             models exported with a fixed mask; see :meth:`unit_labels`.
         prune_layers: 1-based blocks to keep from the start (``None``: all).
@@ -129,18 +133,19 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
         use_flash_attn: bool = True,
         use_sdpa: bool = False,
         stochastic_depth_schedule: str = "constant",
+        stochastic_depth_granularity: str = "block",
         prune_units: Optional[List[int]] = None,
         prune_layers: Optional[List[int]] = None,
     ):
         if ctc_trim:
-            raise ValueError(
+            raise ConfigError(
                 "ctc_trim: true is not supported with pruning (it shortens the "
                 "sequence between blocks); set ctc_trim: false"
             )
         if num_blocks < 1:
-            raise ValueError(f"num_blocks must be >= 1, got {num_blocks}")
+            raise ConfigError(f"num_blocks must be >= 1, got {num_blocks}")
         if prune_units is not None and prune_layers is not None:
-            raise ValueError("give either prune_units or prune_layers, not both")
+            raise ConfigError("give either prune_units or prune_layers, not both")
         super().__init__(
             input_size=input_size,
             output_size=output_size,
@@ -183,6 +188,7 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             stochastic_depth_rate,
             stochastic_depth_schedule,
             layer_drop_rate,
+            stochastic_depth_granularity,
         )
         if prune_layers is not None:
             self.keep_layers(prune_layers)
@@ -197,8 +203,8 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             for n in CONFORMER_UNITS
         )
 
-    def _run_block(self, layer, x, pos_emb, mask, scales):
+    def _run_block(self, layer, x, pos_emb, mask, scales, final_norm):
         if len(scales) != len(CONFORMER_UNITS):
-            # Absent units get 0.0; conformer_block ignores them anyway.
-            scales = [0.0 if i is None else scales[i] for i in self._unit_slots]
-        return conformer_block(layer, x, pos_emb, mask, scales)
+            # Absent units are skipped; conformer_block ignores them anyway.
+            scales = [None if i is None else scales[i] for i in self._unit_slots]
+        return conformer_block(layer, x, pos_emb, mask, scales, final_norm)

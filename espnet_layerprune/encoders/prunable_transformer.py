@@ -10,6 +10,7 @@ from typeguard import typechecked
 
 from espnet_layerprune.encoders.blocks import transformer_block
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
+from espnet_layerprune.errors import ConfigError
 
 UNIT_GRANULARITIES = {"block": ("block",), "sublayer": ("mhsa", "ffn")}
 
@@ -54,6 +55,9 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
             skipped or scaled in eval.
         stochastic_depth_schedule: ``constant`` (``p_l = p``) or ``linear``
             (``p_l = p * l / L``); ignored when a list is given.
+        stochastic_depth_granularity: ``block`` (default: one draw per block,
+            all its units skipped together, as in Lee et al. and ESPnet's
+            conformer) or ``unit`` (each unit draws on its own).
         unit_granularity: Prunable unit: ``block`` (one per block) or
             ``sublayer`` (MHSA and FFN halves, two per block).
         prune_layers: 1-based blocks to keep from the start (``None``: all).
@@ -92,16 +96,17 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
         use_sdpa: bool = False,
         stochastic_depth_rate: Union[float, List[float]] = 0.0,
         stochastic_depth_schedule: str = "constant",
+        stochastic_depth_granularity: str = "block",
         unit_granularity: str = "block",
         prune_layers: Optional[List[int]] = None,
     ):
         if unit_granularity not in UNIT_GRANULARITIES:
-            raise ValueError(
+            raise ConfigError(
                 f"unit_granularity must be one of {tuple(UNIT_GRANULARITIES)}, "
                 f"got {unit_granularity!r}"
             )
         if num_blocks < 1:
-            raise ValueError(f"num_blocks must be >= 1, got {num_blocks}")
+            raise ConfigError(f"num_blocks must be >= 1, got {num_blocks}")
         super().__init__(
             input_size=input_size,
             output_size=output_size,
@@ -133,11 +138,12 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
             stochastic_depth_rate,
             stochastic_depth_schedule,
             layer_drop_rate,
+            stochastic_depth_granularity,
         )
         if prune_layers is not None:
             self.keep_layers(prune_layers)
 
-    def _run_block(self, layer, x, pos_emb, mask, scales):
+    def _run_block(self, layer, x, pos_emb, mask, scales, final_norm):
         if len(scales) == 1:
             scales = (scales[0], scales[0])
         return transformer_block(layer, x, mask, scales)

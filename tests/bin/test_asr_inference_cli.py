@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from espnet_layerprune.bin import asr_inference
+from espnet_layerprune.bin.common import encoder_depth_from_config
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def _run(tmp_path, config, *extra):
         (["--prune_layers", "0,2"], r"--prune_layers entries must be in \[1, 12\]"),
         (["--prune_layers", "1,13"], r"--prune_layers entries must be in \[1, 12\]"),
         (["--prune_layers", "3,1"], r"--prune_layers must be in increasing order"),
-        (["--prune_layers", "a,b"], r"--prune_layers must be comma-separated integers"),
+        (["--prune_layers", "a,b"], r"--prune_layers must be comma-separated integers or ranges"),
         (["--prune_depth", "3", "--prune_layers", "1,2,3"], r"give only one of --prune_depth, --prune_layers"),
     ],
 )
@@ -65,6 +66,22 @@ def test_help_lists_pruning_options(capsys):
 def test_depth_is_read_from_the_training_config(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"encoder": "transformer", "encoder_conf": {}}))
-    assert asr_inference.encoder_depth_from_config(path) == 6
+    assert encoder_depth_from_config(path) == 6
     path.write_text(yaml.safe_dump({"encoder": "prunable_transformer", "encoder_conf": {"num_blocks": 9}}))
-    assert asr_inference.encoder_depth_from_config(path) == 9
+    assert encoder_depth_from_config(path) == 9
+
+
+def test_missing_model_file_is_one_line(tmp_path, config, capsys):
+    out, argv = _run(tmp_path, config, "--prune_depth", "3")
+    with pytest.raises(SystemExit) as exc:
+        asr_inference.main(argv)
+    assert exc.value.code == f"error: --asr_model_file {tmp_path / 'missing.pth'} does not exist"
+    assert not out.exists()
+
+
+def test_prune_layer_ranges_and_the_plan_switch_are_options():
+    args = asr_inference.get_parser().parse_args(
+        ["--output_dir", "o", "--data_path_and_name_and_type", "w,speech,sound",
+         "--prune_layers", "1-3,6", "--use_prune_plan", "false"]
+    )
+    assert args.prune_layers == [1, 2, 3, 6] and args.use_prune_plan is False

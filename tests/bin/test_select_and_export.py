@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from model_dirs import random_model_dir
 import yaml
 
 import espnet_layerprune  # noqa: F401
@@ -288,29 +289,7 @@ def test_export_refuses_a_depth_larger_than_the_model_and_a_used_output_dir(tiny
 
 # ====================================================================== random models (fast)
 def _random_model_dir(tmp_path, encoder, encoder_conf, model_conf=None, model="espnet"):
-    from espnet2.tasks.asr import ASRTask
-
-    conf = {
-        **ASRTask.get_default_config(),
-        "token_list": ["<blank>", "<unk>", "a", "b", "<space>", "<sos/eos>"],
-        "token_type": "char",
-        "frontend": "default",
-        "frontend_conf": {"n_fft": 256, "hop_length": 128, "n_mels": 20},
-        "normalize": None,
-        "encoder": encoder,
-        "encoder_conf": {"output_size": 16, "attention_heads": 2, "linear_units": 24,
-                         "num_blocks": 3, "input_layer": "conv2d", **encoder_conf},
-        "decoder": None,
-        "model": model,
-        "model_conf": {"ctc_weight": 1.0, **(model_conf or {})},
-    }
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "config.yaml").write_text(yaml.safe_dump(conf))
-    torch.manual_seed(0)
-    model, _ = ASRTask.build_model_from_file(src / "config.yaml", None, "cpu")
-    torch.save(model.state_dict(), src / "model.pth")
-    return src / "config.yaml", src / "model.pth"
+    return random_model_dir(tmp_path, encoder, encoder_conf, model_conf, model)
 
 
 def _export(config, model, out, *extra):
@@ -381,7 +360,7 @@ def test_half_transformer_blocks_cannot_be_exported(tmp_path):
 
 
 def test_supernet_export_is_a_stock_model_with_its_size_head(tmp_path):
-    supernet = {"method": "simple_top_k", "sizes": [4, 8, 12], "stage1_steps": 3}
+    supernet = {"method": "simple_top_k", "sizes": [4, 8, 12], "stage1_steps": 3, "anneal_step": 4}
     config, model = _random_model_dir(
         tmp_path, "prunable_conformer", {"macaron_style": True, "cnn_module_kernel": 5},
         {"per_size_ctc": True, "supernet": supernet}, model="layerprune",

@@ -122,3 +122,16 @@ def test_results_md_has_one_row_per_depth_and_the_depths_differ(asr_sh_run):
     scores = {d: (out / "score").read_text() for d, out in asr_sh_run["decode"].items()}
     assert scores[TINY_DEPTHS[0]] != scores[TINY_DEPTHS[1]]
 
+
+
+def test_report_reads_asr_sh_decode_directories(asr_sh_run):
+    """bin.report, run on asr.sh's own decode dirs: one row per depth, kept layers, parameters."""
+    table = (asr_sh_run["exp"] / "RESULTS_by_depth.md").read_text()
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| depth ")]
+    assert sorted(int(r[1].split()[1]) for r in rows) == sorted(TINY_DEPTHS)
+    for r in rows:
+        depth = int(r[1].split()[1])
+        assert r[2].strip() == ",".join(str(i) for i in range(1, depth + 1))
+        assert 0 <= float(r[4]) and "M (" in r[6]
+    for depth in TINY_DEPTHS:
+        assert (asr_sh_run["decode"][depth] / "score.json").is_file()

@@ -257,7 +257,7 @@ def layerprune_run(tiny_recipe, tmp_path_factory):
     config = _tiny_config(
         out.parent, encoder_conf=encoder_conf, model="layerprune",
         model_conf={"ctc_weight": 1.0, "supernet": {
-            "method": "simple_top_k", "sizes": [2, 4, 6, 8], "stage1_steps": 3,
+            "method": "simple_top_k", "sizes": [2, 4, 6, 8], "stage1_steps": 3, "anneal_step": 2,
             "stage2_stochastic_depth": 0.3, "seed": 0, "accum_grad": 1}})
     proc, records = train_distributed(tiny_recipe["work"], config, out)
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -87,7 +87,7 @@ def _layerprune_config(tmp: Path, **supernet) -> Path:
     conf["encoder_conf"]["unit_granularity"] = "sublayer"  # 8 units
     conf["model"] = "layerprune"
     conf["model_conf"] = {"ctc_weight": 1.0, "supernet": {
-        "method": "simple_top_k", "sizes": [2, 4, 6, 8], "stage2_stochastic_depth": 0.3,
+        "method": "simple_top_k", "sizes": [2, 4, 6, 8], "anneal_step": 2, "stage2_stochastic_depth": 0.3,
         "seed": 0, "accum_grad": 1, **supernet}}
     path = tmp / "train_tiny_layerprune.yaml"
     path.write_text(yaml.safe_dump(conf, sort_keys=False))

@@ -51,7 +51,10 @@ def test_results_table_and_plot(tiny_recipe):
     results = (tiny_recipe["exp"] / "RESULTS.md").read_text()
     rows = [line for line in results.splitlines() if line.startswith("| depth ")]
     assert [r.split("|")[1].strip() for r in rows] == [f"depth {d}" for d in TINY_DEPTHS]
-    assert (tiny_recipe["exp"] / "RESULTS.png").stat().st_size > 5000
+    assert (tiny_recipe["exp"] / "results_by_depth.png").stat().st_size > 5000
+    # the learning curve: one row per epoch, validation WER and CER of the final layer
+    assert "## Learning curve" in results and "| 1 |" in results
+    assert (tiny_recipe["exp"] / "learning_curve.png").stat().st_size > 5000
 
 
 def test_depths_give_different_models_in_python_api(tiny_recipe):

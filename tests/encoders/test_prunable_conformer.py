@@ -4,6 +4,7 @@ import pytest
 import torch
 from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
 
+from espnet_layerprune.encoders.prunable import UnitGates
 from espnet_layerprune.encoders.prunable_conformer import PrunableConformerEncoder
 
 SMALL = dict(
@@ -135,40 +136,89 @@ def test_prune_units_and_prune_layers_from_construction():
 def test_stock_layers_do_not_skip_on_their_own():
     enc = PrunableConformerEncoder(**SMALL, stochastic_depth_rate=0.4)
     assert all(layer.stochastic_depth_rate == 0.0 for layer in enc.encoders)
-    assert enc._unit_drop_probs == pytest.approx([0.4] * 12)
+    assert enc.unit_drop_probs == pytest.approx([0.4] * 12)
 
 
-def test_stochastic_depth_skips_units_independently_and_rescales():
+def _unit_calls(enc):
+    """Per forward: which (block, unit) ran, from hooks on the sub-modules."""
+    calls = []
+    for i, layer in enumerate(enc.encoders):
+        for name, module in (("mhsa", layer.self_attn), ("conv", layer.conv_module)):
+            module.register_forward_hook(lambda m, a, o, key=(i, name): calls.append(key))
+    return calls
+
+
+def test_stochastic_depth_skips_whole_blocks_by_default():
+    """Lee et al. and ESPnet's conformer skip whole blocks (0.1 drew per unit: a
+    whole block was skipped with probability p**4)."""
     torch.manual_seed(0)
     enc = PrunableConformerEncoder(**SMALL, stochastic_depth_rate=0.5, dropout_rate=0.0).train()
-    calls = []
-    for layer in enc.encoders:
-        layer.conv_module.register_forward_hook(lambda m, a, o: calls.append(1))
+    assert enc.stochastic_depth_granularity == "block"
+    calls = _unit_calls(enc)
     x, lens = _inputs()
-    patterns = set()
-    for _ in range(20):
+    runs, whole_block_skips = 200, 0
+    for _ in range(runs):
+        calls.clear()
         enc(x, lens)
-        assert set(enc.last_unit_scales) <= {0.0, 2.0}
-        patterns.add(tuple(s == 0.0 for s in enc.last_unit_scales[:4]))
-    assert 0 < len(calls) < 20 * 3
-    assert len(patterns) > 2  # units of one block are not skipped together
+        ran = set(calls)
+        for i in range(3):
+            mhsa, conv = (i, "mhsa") in ran, (i, "conv") in ran
+            assert mhsa == conv  # the units of a block go together
+            whole_block_skips += not mhsa
+        assert set(enc.unit_scales()) <= {None, 2.0}
+    assert 0.4 < whole_block_skips / (runs * 3) < 0.6
+
+
+def test_stochastic_depth_per_unit_when_asked():
+    torch.manual_seed(0)
+    enc = PrunableConformerEncoder(
+        **SMALL, stochastic_depth_rate=0.5, dropout_rate=0.0, stochastic_depth_granularity="unit"
+    ).train()
+    calls = _unit_calls(enc)
+    x, lens = _inputs()
+    split = 0
+    for _ in range(50):
+        calls.clear()
+        enc(x, lens)
+        ran = set(calls)
+        split += sum(((i, "mhsa") in ran) != ((i, "conv") in ran) for i in range(3))
+    assert split > 10  # units of one block are skipped independently
 
 
 def test_stochastic_depth_is_inert_in_eval():
     stock, ours = _pair(stochastic_depth_rate=0.9, stochastic_depth_schedule="linear")
     x, lens = _inputs()
     assert torch.equal(ours(x, lens)[0], stock(x, lens)[0])
-    assert set(ours.last_unit_scales) == {1.0}
+    assert set(ours.unit_scales()) == {1.0}
 
 
 def test_gates_scale_units_and_carry_gradients():
     _, ours = _pair()
     gates = torch.tensor([0.0] + [1.0] * 11, requires_grad=True)
     x, lens = _inputs()
-    with ours.unit_control(gates=gates):
-        y = ours(x, lens)[0]
+    y = ours.run_units(ours.embed_input(x, lens), gates=UnitGates(gates))[0]
     (y * torch.randn(y.shape, generator=torch.Generator().manual_seed(0))).sum().backward()
     assert gates.grad[0] != 0  # a closed gate still learns
+
+
+def test_block_of_closed_gates_is_the_pruned_network_and_still_learns():
+    """Stage 1's straight-through subnet must equal the subnet decoding runs: a block
+    whose gates are all closed leaves out its final LayerNorm too."""
+    _, ours = _pair()
+    with torch.no_grad():  # a trained final LayerNorm (not the identity of init)
+        for layer in ours.encoders:
+            layer.norm_final.weight.uniform_(0.5, 1.5)
+            layer.norm_final.bias.uniform_(-0.5, 0.5)
+    is_open = tuple(not 5 <= u <= 8 for u in range(1, 13))  # block 2 closed
+    values = torch.tensor([float(o) for o in is_open], requires_grad=True)
+    x, lens = _inputs()
+    embedded = ours.embed_input(x, lens)
+    gated = ours.run_units(embedded, gates=UnitGates(values, is_open))[0]
+    with ours.pruned(layers=[1, 3]):
+        pruned = ours(x, lens)[0]
+    assert torch.equal(gated, pruned)
+    gated.sum().backward()
+    assert values.grad[4:8].abs().sum() > 0  # the closed units' gates get gradients
 
 
 @pytest.mark.parametrize(

@@ -115,8 +115,8 @@ def test_stochastic_depth_really_skips_and_rescales_in_training():
     runs = 40
     for _ in range(runs):
         enc(x, lens)
-        scales = enc.last_unit_scales
-        assert set(scales) <= {0.0, 2.0}  # skipped, or kept and scaled by 1/(1-0.5)
+        scales = enc.unit_scales()
+        assert set(scales) <= {None, 2.0}  # skipped, or kept and scaled by 1/(1-0.5)
     rate = 1 - len(calls) / (runs * 6)
     assert 0.35 < rate < 0.65
 
@@ -128,7 +128,7 @@ def test_stochastic_depth_is_inert_in_eval():
     a = ours(x, lens)[0]
     b = ours(x, lens)[0]
     assert torch.equal(a, b) and len(calls) == 12
-    assert set(ours.last_unit_scales) == {1.0}
+    assert set(ours.unit_scales()) == {1.0}
 
 
 def test_linear_schedule_drops_deep_layers_more():
@@ -136,7 +136,7 @@ def test_linear_schedule_drops_deep_layers_more():
     enc = PrunableTransformerEncoder(
         **SMALL, stochastic_depth_rate=0.6, stochastic_depth_schedule="linear"
     ).train()
-    assert enc._unit_drop_probs == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    assert enc.unit_drop_probs == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     calls = _count_block_calls(enc)
     x, lens = _inputs()
     for _ in range(60):
@@ -152,7 +152,7 @@ def test_layer_drop_rate_actually_drops_without_rescaling():
     x, lens = _inputs()
     for _ in range(20):
         enc(x, lens)
-        assert set(enc.last_unit_scales) <= {0.0, 1.0}
+        assert set(enc.unit_scales()) <= {None, 1.0}
     assert 0 < len(calls) < 20 * 6
 
 
@@ -160,10 +160,12 @@ def test_training_output_changes_with_skips():
     torch.manual_seed(0)
     enc = PrunableTransformerEncoder(**SMALL, stochastic_depth_rate=0.5, dropout_rate=0.0).train()
     x, lens = _inputs()
+    calls = _count_block_calls(enc)
     outs = {}
     for _ in range(10):
+        calls.clear()
         y = enc(x, lens)[0]
-        outs[tuple(s == 0.0 for s in enc.last_unit_scales)] = y
+        outs[tuple(calls)] = y
     assert len(outs) > 1
     first, *others = outs.values()
     assert all(not torch.allclose(first, other) for other in others)
@@ -186,7 +188,7 @@ def test_sublayer_units_skip_halves():
         (dict(stochastic_depth_rate=1.0), r"stochastic_depth_rate must be in \[0, 1\)"),
         (dict(stochastic_depth_rate=-0.1), r"stochastic_depth_rate must be in \[0, 1\)"),
         (dict(stochastic_depth_rate=[0.1, 0.2]), "one value per layer"),
-        (dict(stochastic_depth_rate=0.1, stochastic_depth_schedule="cosine"), "stochastic_depth_rate_schedule must be one of"),
+        (dict(stochastic_depth_rate=0.1, stochastic_depth_schedule="cosine"), "stochastic_depth_schedule must be one of"),
         (dict(layer_drop_rate=1.5), r"layer_drop_rate must be in \[0, 1\)"),
         (dict(layer_drop_rate=0.1, stochastic_depth_rate=0.1), "not both"),
         (dict(interctc_layer_idx=[6]), r"interctc_layer_idx entries must be in \[1, 5\]"),
@@ -221,7 +223,7 @@ def test_parameter_count_follows_kept_layers_and_units():
     assert enc.kept_parameter_count()[0] == total - 5 * per_layer
 
 
-def test_shared_input_embedding_runs_the_front_end_once_per_input():
+def test_embedded_input_is_shared_by_passes_and_equals_the_full_forward():
     _, ours = _pair(unit_granularity="sublayer")
     calls = []
     ours.embed.register_forward_hook(lambda *_: calls.append(1))
@@ -230,27 +232,53 @@ def test_shared_input_embedding_runs_the_front_end_once_per_input():
     with ours.pruned(layers=[1]):
         alone[1] = ours(xs, ilens)[0]
     calls.clear()
-    with ours.shared_input_embedding():
-        shared = [ours(xs, ilens)[0]]
-        with ours.pruned(layers=[1]):
-            shared.append(ours(xs, ilens)[0])
-        ours(xs.clone(), ilens)  # another input tensor: embedded again
-    assert len(calls) == 2
+    embedded = ours.embed_input(xs, ilens)
+    shared = [ours.run_units(embedded)[0], ours.run_units(embedded, units=[1, 2])[0]]
+    assert len(calls) == 1
     assert all(torch.equal(a, b) for a, b in zip(alone, shared))
-    ours(xs, ilens)  # outside the context nothing is cached
-    assert len(calls) == 3
 
 
-def test_shared_input_embedding_sends_gradients_from_every_pass():
+def test_shared_embedding_sends_gradients_from_every_pass():
     _, ours = _pair()
     xs, ilens = _inputs()
-    with ours.shared_input_embedding():
-        first = ours(xs, ilens)[0].sum()
-        with ours.pruned(layers=[1]):
-            second = ours(xs, ilens)[0].sum()
+    embedded = ours.embed_input(xs, ilens)
+    first = ours.run_units(embedded)[0].sum()
+    second = ours.run_units(embedded, units=[1])[0].sum()
     weight = next(ours.embed.parameters())
     (g_first,) = torch.autograd.grad(first, weight, retain_graph=True)
     (g_second,) = torch.autograd.grad(second, weight, retain_graph=True)
     (g_both,) = torch.autograd.grad(first + second, weight)
     assert g_second.abs().sum() > 0
     assert torch.allclose(g_both, g_first + g_second, atol=1e-5)
+
+
+def test_bad_interctc_index_is_both_value_and_assertion_error_like_stock():
+    """ESPnet's own tests expect AssertionError from the stock encoders' check."""
+    with pytest.raises(AssertionError):
+        TransformerEncoder(**dict(SMALL, interctc_layer_idx=[6]))
+    for bad in ([0], [6]):
+        with pytest.raises(AssertionError):
+            PrunableTransformerEncoder(**SMALL, interctc_layer_idx=bad)
+        with pytest.raises(ValueError, match="interctc_layer_idx entries must be in"):
+            PrunableTransformerEncoder(**SMALL, interctc_layer_idx=bad)
+
+
+def test_layer_outputs_include_self_conditioning():
+    """return_all_hs gives what the next block sees, self-conditioning included."""
+    import espnet_layerprune  # noqa: F401
+    from espnet2.asr.ctc import CTC
+
+    torch.manual_seed(0)
+    enc = PrunableTransformerEncoder(
+        **SMALL, interctc_layer_idx=[2, 4], interctc_use_conditioning=True
+    ).eval()
+    ctc = CTC(odim=7, encoder_output_size=32)
+    enc.conditioning_layer = torch.nn.Linear(7, 32)
+    xs, ilens = _inputs()
+    embedded = enc.embed_input(xs, ilens)
+    (_, states), _, _ = enc.run_units(embedded, ctc=ctc, return_all_hs=True)
+    # restarting from the state after layer 2 must reproduce the full output
+    rest = enc.run_units(
+        type(embedded)(states[1], embedded.pos_emb, embedded.masks), units=[3, 4, 5, 6], ctc=ctc
+    )[0][0]
+    assert torch.allclose(rest, enc.run_units(embedded, ctc=ctc)[0][0], atol=1e-6)

@@ -4,7 +4,7 @@ Written next to a trained ``model: layerprune`` model so that a user sees what
 ``--prune_size N`` runs: how many FFN / MHSA / conv units, which blocks, and,
 per unit, the smallest size that keeps it (with its learned score)::
 
-    python -m espnet_layerprune.size_table \\
+    python -m espnet_layerprune.bin.size_table \\
         --asr_train_config exp/asr/config.yaml \\
         --asr_model_file exp/asr/valid.loss.best.pth \\
         --output exp/asr/size_table.md
@@ -14,6 +14,8 @@ import argparse
 import re
 from pathlib import Path
 from typing import List, Optional, Union
+
+from espnet_layerprune.bin.common import add_model_options, check_model_files
 
 
 def _kind(unit_name: str) -> str:
@@ -98,18 +100,18 @@ def write_size_table(model, path: Union[str, Path]) -> Path:
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--asr_train_config", required=True)
-    parser.add_argument("--asr_model_file", required=True)
+    add_model_options(parser)
     parser.add_argument("--output", required=True, help="Markdown file to write")
     args = parser.parse_args(argv)
+    check_model_files(args)
 
     import espnet_layerprune  # noqa: F401  (registers model: layerprune)
     from espnet2.tasks.asr import ASRTask
 
-    model, _ = ASRTask.build_model_from_file(
-        args.asr_train_config, args.asr_model_file, "cpu"
-    )
-    if not hasattr(model, "supernet"):
+    from espnet_layerprune.model import LayerPruneASRModel
+
+    model, _ = ASRTask.build_model_from_file(args.asr_train_config, args.asr_model_file, "cpu")
+    if not isinstance(model, LayerPruneASRModel):
         parser.error(f"{args.asr_model_file} is not a model: layerprune model")
     print(write_size_table(model, args.output))
 

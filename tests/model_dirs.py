@@ -1,0 +1,49 @@
+"""Small untrained ESPnet models written to disk, as a trained model directory would be."""
+
+import sys
+from pathlib import Path
+
+import torch
+import yaml
+
+
+def espnet_default_config() -> dict:
+    """ESPnet's default ASR training config (what ``--print_config`` shows)."""
+    import espnet_layerprune  # noqa: F401  (registers our encoders and model)
+    from espnet2.tasks.asr import ASRTask
+
+    # get_default_config() parses sys.argv, which holds pytest's own options here
+    argv, sys.argv = sys.argv, sys.argv[:1]
+    try:
+        return ASRTask.get_default_config()
+    finally:
+        sys.argv = argv
+
+
+def random_model_dir(tmp_path: Path, encoder="prunable_transformer", encoder_conf=None,
+                     model_conf=None, model="espnet", name="src"):
+    """A config.yaml and model.pth of a tiny CTC model with random weights (fixed seed)."""
+    import espnet_layerprune  # noqa: F401  (registers our encoders and model)
+    from espnet2.tasks.asr import ASRTask
+
+    conf = {
+        **espnet_default_config(),
+        "token_list": ["<blank>", "<unk>", "a", "b", "<space>", "<sos/eos>"],
+        "token_type": "char",
+        "frontend": "default",
+        "frontend_conf": {"n_fft": 256, "hop_length": 128, "n_mels": 20},
+        "normalize": None,
+        "encoder": encoder,
+        "encoder_conf": {"output_size": 16, "attention_heads": 2, "linear_units": 24,
+                         "num_blocks": 3, "input_layer": "conv2d", **(encoder_conf or {})},
+        "decoder": None,
+        "model": model,
+        "model_conf": {"ctc_weight": 1.0, **(model_conf or {})},
+    }
+    src = tmp_path / name
+    src.mkdir()
+    (src / "config.yaml").write_text(yaml.safe_dump(conf))
+    torch.manual_seed(0)
+    built, _ = ASRTask.build_model_from_file(src / "config.yaml", None, "cpu")
+    torch.save(built.state_dict(), src / "model.pth")
+    return src / "config.yaml", src / "model.pth"
