@@ -6,6 +6,8 @@ if [ ! -x "${repo_root}/.venv/bin/python" ] || [ ! -f "${repo_root}/.venv/.setup
   make -C "${repo_root}" setup >&2
 fi
 export PATH="${repo_root}/.venv/bin:${PATH}"
+# This checkout's package first, even when the venv's editable install points at another clone.
+export PYTHONPATH="${repo_root}${PYTHONPATH:+:${PYTHONPATH}}"
 export PYTHONUNBUFFERED=1
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 python=${repo_root}/.venv/bin/python

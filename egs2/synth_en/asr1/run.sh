@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # synth_en: offline synthesized English, one supernet, decoded at several depths.
 #
-#   ./run.sh                                  # everything, default size
+#   ./run.sh                                  # everything, the 20-minute preset
+#   ./run.sh --preset full                    # about an hour: more audio, more epochs
 #   ./run.sh --stage 5 --prune_depths "12 6"  # re-decode only
 #   ./run.sh --train_config conf/train_baseline.yaml
 #
-# Stages: 1 corpus, 2 token list, 3 collect stats, 4 train, 5 decode per depth,
-#         6 score (jiwer), 7 RESULTS.md + plot.
+# Stages: 1 corpus, 2 token list and word n-gram, 3 collect stats, 4 train,
+#         5 decode per depth (greedy CTC, and lexicon + n-gram), 6 score (jiwer),
+#         7 RESULTS.md + plots.
+# Presets set the corpus size, epochs and directories; any option given explicitly wins.
+#   fast (default): 3 h of audio, 6 epochs of 150 updates, data in ., exp in exp/
+#   full:           8 h of audio, 26 epochs, data in full/, exp in exp_full/
 # With --asr_sh PATH/TO/espnet/egs2/TEMPLATE/asr1/asr.sh, stages 2-6 run through
 # ESPnet's own asr.sh instead (see local/asr_sh.sh).
 set -euo pipefail
@@ -17,26 +22,35 @@ cd "$(dirname "$0")"
 main() {
   stage=1
   stop_stage=7
-  train_hours=1.0          # hours of synthesized training audio
+  preset=fast              # fast (about 20 min on 2 cores) or full (about 1 h)
+  train_hours=""           # hours of synthesized training audio (preset: 3 / 8)
+  word_list_size=""        # first N entries of every word list of the text generator (preset: 8)
   dev_utts=150
   test_utts=300
   seed=0
   nj=2                     # corpus generation workers
-  token_type=char          # char or bpe
+  token_type=bpe           # bpe or char
   nbpe=256
+  word_lm=true             # train a word 3-gram on the training text and also decode with it
   train_config=conf/train_supernet.yaml
   decode_config=conf/decode_ctc.yaml
+  lexicon_decode_config=conf/decode_ctc_lexicon.yaml
   prune_depths="12 9 6 3"  # encoder depths to decode at
   prune_sizes=""           # unit counts to decode at (data-driven supernets, model: layerprune)
   inference_model=valid.loss.ave.pth
-  max_epoch=""             # override the config's max_epoch (e.g. 1 for a smoke run)
-  corpus_dir=.             # gets data/{train,dev,test} (Kaldi dirs) and wav/
-  exp_dir=exp
+  max_epoch=""             # override the config's max_epoch (preset full: 26)
+  corpus_dir=""            # gets data/{train,dev,test} (Kaldi dirs) and wav/ (preset: . / full)
+  exp_dir=""               # (preset: exp / exp_full)
   asr_sh=""                # path to ESPnet's egs2/TEMPLATE/asr1/asr.sh (optional)
   ngpu=0
 
   . ./path.sh
   . local/parse_options.sh
+  case "${preset}" in
+    fast) : "${train_hours:=3}" "${word_list_size:=8}" "${corpus_dir:=.}" "${exp_dir:=exp}" ;;
+    full) : "${train_hours:=8}" "${word_list_size:=8}" "${max_epoch:=26}" "${corpus_dir:=full}" "${exp_dir:=exp_full}" ;;
+    *) echo "error: --preset must be fast or full, got ${preset}" >&2; exit 1 ;;
+  esac
   data_dir=${corpus_dir}/data
 
   log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') ($(basename "$0")) $*"; }
@@ -45,6 +59,8 @@ main() {
   finish() { log "stage $1 done in $(( $(date +%s) - stage_start )) s"; }
 
   case "${token_type}" in bpe|char) ;; *) echo "error: --token_type must be bpe or char, got ${token_type}" >&2; exit 1 ;; esac
+  case "${word_lm}" in true|false) ;; *) echo "error: --word_lm must be true or false, got ${word_lm}" >&2; exit 1 ;; esac
+  [[ "${word_list_size}" =~ ^(all|[0-9]+)$ ]] || { echo "error: --word_list_size must be an integer >= 2 or 'all', got '${word_list_size}'" >&2; exit 1; }
   [ -f "${train_config}" ] || { echo "error: --train_config ${train_config} not found" >&2; exit 1; }
   for d in ${prune_depths}; do
     [[ "${d}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_depths must be integers >= 1, got '${d}'" >&2; exit 1; }
@@ -58,7 +74,8 @@ main() {
       --train_config "${train_config}" --decode_config "${decode_config}" --inference_model "${inference_model}" \
       --prune_depths "${prune_depths}" --prune_sizes "${prune_sizes}" --corpus_dir "${corpus_dir}" \
       --token_type "${token_type}" --nbpe "${nbpe}" --nj "${nj}" \
-      --train_hours "${train_hours}" --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}"
+      --train_hours "${train_hours}" --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" \
+      --word_list_size "${word_list_size}"
   fi
 
   token_tag=${token_type}; [ "${token_type}" = bpe ] && token_tag=bpe${nbpe}
@@ -69,18 +86,29 @@ main() {
   stats_dir=${exp_dir}/asr_stats_${token_tag}
   asr_dir=${exp_dir}/asr_${tag}_${token_tag}
   decode_tag=decode_$(basename "${decode_config}" .yaml)_$(basename "${inference_model}" .pth)
+  lexicon_tag=decode_$(basename "${lexicon_decode_config}" .yaml)_$(basename "${inference_model}" .pth)
+  word_lm_file=${data_dir}/lm/word3gram.json
+  decodings=("${decode_tag}:${decode_config}:")
+  [ "${word_lm}" = true ] && decodings+=("${lexicon_tag}:${lexicon_decode_config}:--lexicon_lm ${word_lm_file}")
+  list_args=(); [ "${word_list_size}" != all ] && list_args=(--word_list_size "${word_list_size}")
   token_args=(--token_type "${token_type}" --token_list "${token_list}")
   [ "${token_type}" = bpe ] && token_args+=(--bpemodel "${bpemodel}")
 
   if [ "${stage}" -le 1 ] && [ "${stop_stage}" -ge 1 ]; then
     begin 1 "synthesize the corpus into ${data_dir} (${train_hours} h train)"
     ${python} -m synth_corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
-      --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
+      --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}" "${list_args[@]}"
     finish 1
   fi
 
+  make_word_lm() {  # under a second; stage 5 makes it too if a run started after stage 2
+    mkdir -p "$(dirname "${word_lm_file}")"
+    ${python} -m espnet_layerprune.bin.train_ngram --text "${data_dir}/train/text" --order 3 \
+      --dev_text "${data_dir}/dev/text" --out "${word_lm_file}" --overwrite true
+  }
+
   if [ "${stage}" -le 2 ] && [ "${stop_stage}" -ge 2 ]; then
-    begin 2 "token list (${token_tag})"
+    begin 2 "token list (${token_tag})$([ "${word_lm}" = true ] && echo " and word 3-gram")"
     mkdir -p "${token_dir}"
     if [ "${token_type}" = bpe ]; then
       ${python} local/spm_train.py --text "${data_dir}/train/text" --model_prefix "${token_dir}/bpe" --vocab_size "${nbpe}"
@@ -90,6 +118,7 @@ main() {
       --input "${data_dir}/train/text" --output "${token_list}" --field 2- --cleaner none \
       --write_vocabulary true --add_symbol '<blank>:0' --add_symbol '<unk>:1' --add_symbol '<sos/eos>:-1'
     log "$(wc -l < "${token_list}") tokens in ${token_list}"
+    [ "${word_lm}" = true ] && make_word_lm
     finish 2
   fi
 
@@ -149,45 +178,56 @@ main() {
     finish 4
   fi
 
+  names=(); for d in ${prune_depths}; do names+=("depth${d}"); done; for k in ${prune_sizes}; do names+=("size${k}"); done
+
   if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
     begin 5 "decode test at depths ${prune_depths}${prune_sizes:+ and sizes ${prune_sizes}} with ${inference_model}"
     settings=()
     for depth in ${prune_depths}; do settings+=("depth${depth}:--prune_depth ${depth}"); done
     for size in ${prune_sizes}; do settings+=("size${size}:--prune_size ${size}"); done
-    for setting in "${settings[@]}"; do
-      name=${setting%%:*}; flag=${setting#*:}
-      out=${asr_dir}/${decode_tag}/test/${name}
-      if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
-        log "${name}: already decoded in ${out}, skipping"; continue
-      fi
-      # Decode into a temporary directory, moved into place only when complete.
-      rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
-      start=$(date +%s)
-      # shellcheck disable=SC2086
-      ${python} -m espnet_layerprune.bin.asr_inference --config "${decode_config}" --ngpu "${ngpu}" \
-        --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
-        --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
-        --output_dir "${out}.tmp" ${flag} > "${out}.tmp.log" 2>&1 \
-        || { tail -n 30 "${out}.tmp.log" >&2; exit 1; }
-      rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
-      log "${name}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
+    if [ "${word_lm}" = true ] && [ ! -f "${word_lm_file}" ]; then
+      log "no word LM in ${word_lm_file} (stage 2 was skipped): training it now"; make_word_lm
+    fi
+    for decoding in "${decodings[@]}"; do
+      IFS=: read -r dtag dconfig dflags <<< "${decoding}"
+      for setting in "${settings[@]}"; do
+        name=${setting%%:*}; flag=${setting#*:}
+        out=${asr_dir}/${dtag}/test/${name}
+        if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
+          log "${dtag} ${name}: already decoded in ${out}, skipping"; continue
+        fi
+        # Decode into a temporary directory, moved into place only when complete.
+        rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
+        start=$(date +%s)
+        # shellcheck disable=SC2086
+        ${python} -m espnet_layerprune.bin.asr_inference --config "${dconfig}" --ngpu "${ngpu}" \
+          --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
+          --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
+          --output_dir "${out}.tmp" ${flag} ${dflags} > "${out}.tmp.log" 2>&1 \
+          || { tail -n 30 "${out}.tmp.log" >&2; exit 1; }
+        rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
+        log "${dtag} ${name}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
+      done
     done
     finish 5
   fi
 
   if [ "${stage}" -le 6 ] && [ "${stop_stage}" -ge 6 ]; then
     begin 6 "score with jiwer"
-    names=(); for d in ${prune_depths}; do names+=("depth${d}"); done; for k in ${prune_sizes}; do names+=("size${k}"); done
-    for name in "${names[@]}"; do
-      out=${asr_dir}/${decode_tag}/test/${name}
-      ${python} local/score.py --ref "${data_dir}/test/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
+    for decoding in "${decodings[@]}"; do
+      dtag=${decoding%%:*}
+      for name in "${names[@]}"; do
+        out=${asr_dir}/${dtag}/test/${name}
+        ${python} local/score.py --ref "${data_dir}/test/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
+      done
     done
     finish 6
   fi
 
   if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     begin 7 "write ${asr_dir}/RESULTS.md (error by depth and size, learning curve, plots)"
-    ${python} -m espnet_layerprune.bin.report --exp_dir "${asr_dir}/${decode_tag}/test" --data "${data_dir}/test" \
+    report_dirs=(); for decoding in "${decodings[@]}"; do report_dirs+=("${asr_dir}/${decoding%%:*}"); done
+    ${python} -m espnet_layerprune.bin.report --exp_dir "${report_dirs[@]}" --data "${data_dir}/test" \
       --train_log "${asr_dir}/train.log" --title "$(basename "${train_config}" .yaml)" --out "${asr_dir}/RESULTS.md"
     finish 7
   fi

@@ -35,6 +35,7 @@ inference_model=valid.loss.best.pth
 corpus_dir=.             # gets data/{train,dev,test} and wav/ (stage 1)
 run_dir=""               # asr.sh's recipe directory (default: ${corpus_dir}/exp/asr_sh)
 train_hours=0.5
+word_list_size=all       # first N entries of every word list of the text generator, or all
 dev_utts=150
 test_utts=300
 seed=0
@@ -60,6 +61,8 @@ done
 [ "${stage}" -ge 1 ] && [ "${stop_stage}" -le 7 ] && [ "${stage}" -le "${stop_stage}" ] \
   || die "--stage/--stop_stage are the recipe's stages 1-7 with stage <= stop_stage, got ${stage}-${stop_stage}"
 case "${token_type}" in bpe|char) ;; *) die "--token_type must be bpe or char, got ${token_type}" ;; esac
+[[ "${word_list_size}" =~ ^(all|[0-9]+)$ ]] || die "--word_list_size must be an integer >= 2 or 'all', got '${word_list_size}'"
+list_args=(); [ "${word_list_size}" != all ] && list_args=(--word_list_size "${word_list_size}")
 [ -n "${prune_depths// /}${prune_sizes// /}" ] || die "--prune_depths and --prune_sizes are both empty"
 for d in ${prune_depths}; do
   [[ "${d}" =~ ^[1-9][0-9]*$ ]] || die "--prune_depths must be integers >= 1, got '${d}'"
@@ -86,7 +89,7 @@ if [ "${stage}" -le 1 ]; then
   log "stage 1: synthesize the corpus into ${corpus_dir}/data (${train_hours} h train)"
   # Idempotent: finished splits with the same parameters are skipped.
   ${python} -m synth_corpus.make --out_dir "${corpus_dir}" --train_hours "${train_hours}" \
-    --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}"
+    --dev_utts "${dev_utts}" --test_utts "${test_utts}" --seed "${seed}" --nj "${nj}" "${list_args[@]}"
 fi
 [ "${asr_stage}" -le "${asr_stop_stage}" ] || { log "no asr.sh stage requested"; exit 0; }
 for split in train dev test; do
