@@ -67,6 +67,15 @@ def fill_supernet_schedule(args: argparse.Namespace) -> None:
     args.model_conf = {**(args.model_conf or {}), "supernet": supernet}
 
 
+def leave_logging_to_espnet() -> None:
+    """Undo any logging set-up our checks caused. A library's ``logging.warning()``
+    before ESPnet's ``logging.basicConfig()`` configures the root logger implicitly
+    (at WARNING), ESPnet's call then does nothing, and every INFO line, the epoch
+    results included, is lost from train.log."""
+    for handler in logging.root.handlers[:]:
+        logging.root.removeHandler(handler)
+
+
 def main(cmd=None):
     """ASR training, e.g. ``python -m espnet_layerprune.bin.asr_train --config conf.yaml``."""
     args = ASRTask.get_parser().parse_args(cmd)
@@ -76,6 +85,7 @@ def main(cmd=None):
         fill_supernet_schedule(args)
     except InputError as e:
         raise SystemExit(f"error: {e}") from None
+    leave_logging_to_espnet()
     ASRTask.main(args=args)
 
 
