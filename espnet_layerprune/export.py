@@ -13,7 +13,9 @@ model). The output directory holds:
 * the files the config refers to (feature statistics, token list, BPE model),
   copied, with the paths rewritten the way ESPnet's ``pack`` expects them
   (relative to the working directory when the output is below it);
-* ``export_info.yaml``: what was kept, from what, the sizes, and the pack command.
+* ``export_info.yaml``: what was kept, from what, the sizes, and the pack command;
+* ``README.md``: a short model card (source, kept layers, parameters, the WER/CER
+  of decodes of the source at the same layers when ``score.json`` files exist).
 
 Stock ``python -m espnet2.bin.asr_inference`` decodes it without this package.
 Only a prunable conformer whose kept units are not whole blocks (data-driven
@@ -244,6 +246,55 @@ def _check_same_outputs(source, exported, seconds: float = 1.5) -> float:
     return float((a - b).abs().max())
 
 
+def known_scores(source_dir: Path, kept_units: Sequence[int]) -> List[dict]:
+    """Scores of earlier decodes of the source model that kept the same units:
+    directories below ``source_dir`` with ``pruning.yaml`` and ``score.json``."""
+    import json
+
+    found = []
+    for info_path in sorted(Path(source_dir).rglob("pruning.yaml")):
+        score_path = info_path.parent / "score.json"
+        if not score_path.is_file():
+            continue
+        try:
+            info = yaml.safe_load(info_path.read_text()) or {}
+            score = json.loads(score_path.read_text())
+        except (yaml.YAMLError, ValueError):
+            continue
+        if list(info.get("kept_units") or []) == list(kept_units):
+            found.append({"decode": str(info_path.parent.relative_to(source_dir)), **score})
+    return found
+
+
+def model_card(info: dict, params_kept: int, params_total: int, scores: Sequence[dict]) -> str:
+    """``README.md`` of an exported model directory."""
+    kept = info["pruning"]["kept_layers"]
+    lines = [
+        f"# Pruned ESPnet ASR model: {len(kept)} of {info['pruning']['num_layers']} encoder layers",
+        "",
+        f"- source: `{info['source_model']}` (config `{info['source_config']}`)",
+        f"- kept encoder layers (1-based, of the source): {', '.join(map(str, kept))}",
+        f"- encoder: `{info['encoder']}` with {info['num_blocks']} blocks; encoder parameters "
+        f"{params_kept / 1e6:.2f} M of {params_total / 1e6:.2f} M",
+        f"- model.pth: {info['model_bytes'] / 1e6:.1f} MB (source {info['source_bytes'] / 1e6:.1f} MB)",
+        f"- encoder outputs equal the source's pruned at these layers (max difference "
+        f"{info['max_output_difference']:.1e})",
+        "- loads with " + ("this package installed (`pip install espnet_layerprune`): the encoder is "
+                           "`prunable_conformer` with fixed units" if info["needs_espnet_layerprune"]
+                           else "stock ESPnet (`python -m espnet2.bin.asr_inference`), no plugin needed"),
+        "",
+    ]
+    if scores:
+        lines += ["## Measured (decodes of the source model at the same layers)", "",
+                  "| decode | utterances | WER (%) | CER (%) |", "|---|---:|---:|---:|"]
+        lines += [f"| {s['decode']} | {s.get('utterances', '-')} | {s.get('wer', float('nan')):.2f} | "
+                  f"{s.get('cer', float('nan')):.2f} |" for s in scores]
+    else:
+        lines += ["No WER is known for these layers (no scored decode of the source model kept them)."]
+    lines += ["", "Share it with ESPnet's pack:", "", "```", info["pack_command"], "```", ""]
+    return "\n".join(lines)
+
+
 def export_pruned_model(
     asr_train_config,
     asr_model_file,
@@ -339,6 +390,9 @@ def export_pruned_model(
     }
     with open(output_dir / "export_info.yaml", "w") as f:
         yaml.safe_dump(info, f, sort_keys=False)
+    scores = known_scores(Path(asr_model_file).resolve().parent, pruned.kept_units)
+    (output_dir / "README.md").write_text(
+        model_card(info, pruned.encoder_params_kept, pruned.encoder_params_total, scores))
     logging.info(
         "exported %s: encoder %s with %d blocks (layers %s of %d), model.pth %.2f MB "
         "(source %.2f MB); outputs match within %.1e",

@@ -381,3 +381,20 @@ def test_supernet_export_is_a_stock_model_with_its_size_head(tmp_path):
     assert type(exported.encoder).__name__ == "ConformerEncoder"
     head = source.ctc_for_size(8)
     assert head is not source.ctc and torch.equal(exported.ctc.ctc_lo.weight, head.ctc_lo.weight)
+
+
+def test_export_writes_a_model_card_with_the_wer_of_matching_decodes(tmp_path):
+    config, model = _random_model_dir(tmp_path, "prunable_transformer", {}, {})
+    # Two earlier decodes of the source: one kept layers 1,3 (its score belongs on the card), one all three.
+    for name, units in (("depth2", [1, 3]), ("depth3", [1, 2, 3])):
+        decode = model.parent / "decode" / "test" / name
+        decode.mkdir(parents=True)
+        (decode / "pruning.yaml").write_text(yaml.safe_dump({"kept_units": units}))
+        (decode / "score.json").write_text(f'{{"utterances": 5, "wer": {10 * len(units)}.5, "cer": 3.25}}')
+    _export(config, model, tmp_path / "out", "--prune_layers", "1,3")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "kept encoder layers (1-based, of the source): 1, 3" in card
+    assert "| decode/test/depth2 | 5 | 20.50 | 3.25 |" in card and "depth3" not in card
+    assert "stock ESPnet" in card and "espnet2.bin.pack" in card
+    _export(config, model, tmp_path / "out2", "--prune_layers", "2")
+    assert "No WER is known" in (tmp_path / "out2" / "README.md").read_text()

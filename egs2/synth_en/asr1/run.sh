@@ -149,11 +149,13 @@ main() {
     begin 4 "train ${train_config} into ${asr_dir} (log: ${asr_dir}/train.log)"
     mkdir -p "${asr_dir}"
     extra=(); [ -n "${max_epoch}" ] && extra+=(--max_epoch "${max_epoch}")
+    # Only global_mvn (ESPnet's default) reads the statistics of stage 3; utterance_mvn takes no file.
+    normalize=$(${python} -c 'import sys, yaml; print((yaml.safe_load(open(sys.argv[1])) or {}).get("normalize", "global_mvn"))' "${train_config}")
+    [ "${normalize}" = global_mvn ] && extra+=(--normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz")
     # --resume true: an interrupted run continues from its last finished epoch.
     # shellcheck disable=SC2046
     ${python} -m espnet_layerprune.bin.asr_train --use_preprocessor true "${token_args[@]}" \
       --config "${train_config}" --output_dir "${asr_dir}" --ngpu "${ngpu}" --resume true \
-      --normalize_conf "stats_file=${stats_dir}/train/feats_stats.npz" \
       --train_shape_file "${stats_dir}/train/speech_shape" --train_shape_file "${stats_dir}/train/text_shape.${token_tag}" \
       --valid_shape_file "${stats_dir}/valid/speech_shape" --valid_shape_file "${stats_dir}/valid/text_shape.${token_tag}" \
       $(data_args) "${extra[@]}" >> "${asr_dir}/train.log" 2>&1 &
