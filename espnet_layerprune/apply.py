@@ -73,14 +73,17 @@ def as_prunable(encoder: torch.nn.Module) -> PrunableEncoderMixin:
     if isinstance(encoder, PrunableEncoderMixin):
         return encoder
     from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
+    from espnet2.asr.encoder.e_branchformer_encoder import EBranchformerEncoder
     from espnet2.asr.encoder.transformer_encoder import TransformerEncoder
 
     from espnet_layerprune.encoders.prunable_conformer import PrunableConformerEncoder
+    from espnet_layerprune.encoders.prunable_e_branchformer import PrunableEBranchformerEncoder
     from espnet_layerprune.encoders.prunable_transformer import PrunableTransformerEncoder
 
     upgrades = [
         (TransformerEncoder, PrunableTransformerEncoder),
         (ConformerEncoder, PrunableConformerEncoder),
+        (EBranchformerEncoder, PrunableEBranchformerEncoder),
     ]
     for stock, prunable in upgrades:
         if type(encoder) is stock:
@@ -94,12 +97,13 @@ def as_prunable(encoder: torch.nn.Module) -> PrunableEncoderMixin:
             encoder.__class__ = prunable
             encoder._setup_units()
             encoder._init_prunable(
-                len(encoder.encoders), encoder.interctc_layer_idx, 0.0, "constant", 0.0
+                len(encoder.encoders), encoder.interctc_layer_idx or [], 0.0, "constant", 0.0
             )
             return encoder
     raise TypeError(
         f"cannot prune a {type(encoder).__name__} encoder; supported: "
-        "prunable_transformer, prunable_conformer, transformer, conformer"
+        "prunable_transformer, prunable_conformer, prunable_e_branchformer, transformer, "
+        "conformer, e_branchformer"
     )
 
 

@@ -5,7 +5,7 @@ The kept layers are decided exactly as decoding decides them
 model). The output directory holds:
 
 * ``config.yaml``: the training config with the stock encoder of the kept depth
-  (``encoder: transformer`` or ``conformer`` with ``num_blocks: N``), without the
+  (``encoder: transformer``, ``conformer`` or ``e_branchformer`` with ``num_blocks: N``), without the
   options only this package knows (stochastic depth, unit granularity, prune
   masks, supernet settings); ``interctc_layer_idx`` renumbered to the kept
   layers (``model_conf.interctc_weight: 0`` when none is left);
@@ -18,9 +18,9 @@ model). The output directory holds:
   of decodes of the source at the same layers when ``score.json`` files exist).
 
 Stock ``python -m espnet2.bin.asr_inference`` decodes it without this package.
-Only a prunable conformer whose kept units are not whole blocks (data-driven
-supernets at a unit size) keeps ``encoder: prunable_conformer`` with fixed
-``prune_units``, which needs this package installed to load.
+Only a prunable conformer or E-Branchformer whose kept units are not whole
+blocks (data-driven supernets at a unit size) keeps ``encoder: prunable_*``
+with fixed ``prune_units``, which needs this package installed to load.
 """
 
 import copy
@@ -105,28 +105,36 @@ def _stock_parameters(encoder_name: str) -> Optional[set]:
     return set(inspect.signature(cls.__init__).parameters) - {"self"}
 
 
+def _stock_name(encoder) -> str:
+    from espnet_layerprune.encoders.prunable_conformer import PrunableConformerEncoder
+    from espnet_layerprune.encoders.prunable_e_branchformer import PrunableEBranchformerEncoder
+
+    if isinstance(encoder, PrunableConformerEncoder):
+        return "conformer"
+    if isinstance(encoder, PrunableEBranchformerEncoder):
+        return "e_branchformer"
+    return "transformer"
+
+
 def _encoder_section(conf: dict, encoder, pruned: PruneResult) -> Tuple[str, dict]:
     """Encoder name and ``encoder_conf`` of the exported model."""
-    from espnet_layerprune.encoders.prunable_conformer import PrunableConformerEncoder
-
     kept = pruned.kept_layers
     U = encoder.units_per_layer
     whole_blocks = pruned.kept_units == units_of_layers(kept, U)
-    is_conformer = isinstance(encoder, PrunableConformerEncoder)
+    stock = _stock_name(encoder)
     enc_conf = {
         k: v for k, v in (conf.get("encoder_conf") or {}).items() if k not in DROPPED_ENCODER_KEYS
     }
     enc_conf["num_blocks"] = len(kept)
     if whole_blocks:
-        name = "conformer" if is_conformer else "transformer"
-        allowed = _stock_parameters(name)
+        allowed = _stock_parameters(stock)
         dropped = sorted(k for k in enc_conf if k not in allowed)
         if dropped:
             logging.info("export: options the stock %s encoder lacks are removed: %s",
-                         name, dropped)
+                         stock, dropped)
         enc_conf = {k: v for k, v in enc_conf.items() if k in allowed}
-        return name, enc_conf
-    if not is_conformer:
+        return stock, enc_conf
+    if stock == "transformer":
         raise NotImplementedError(
             f"the kept units {list(pruned.kept_units)} are not whole transformer blocks "
             "(unit_granularity: sublayer), which the stock transformer encoder cannot "
@@ -138,9 +146,9 @@ def _encoder_section(conf: dict, encoder, pruned: PruneResult) -> Tuple[str, dic
     ]
     logging.warning(
         "export: kept units are not whole blocks; the model keeps encoder: "
-        "prunable_conformer with fixed prune_units and needs espnet_layerprune to load"
+        "prunable_%s with fixed prune_units and needs espnet_layerprune to load", stock
     )
-    return "prunable_conformer", enc_conf
+    return f"prunable_{stock}", enc_conf
 
 
 def exported_config(conf: dict, encoder, pruned: PruneResult) -> Tuple[dict, bool]:
@@ -280,7 +288,7 @@ def model_card(info: dict, params_kept: int, params_total: int, scores: Sequence
         f"- encoder outputs equal the source's pruned at these layers (max difference "
         f"{info['max_output_difference']:.1e})",
         "- loads with " + ("this package installed (`pip install espnet_layerprune`): the encoder is "
-                           "`prunable_conformer` with fixed units" if info["needs_espnet_layerprune"]
+                           f"`{info['encoder']}` with fixed units" if info["needs_espnet_layerprune"]
                            else "stock ESPnet (`python -m espnet2.bin.asr_inference`), no plugin needed"),
         "",
     ]

@@ -97,8 +97,8 @@ class LayerPruneASRModel(ESPnetASRModel):
     ):
         if not isinstance(encoder, PrunableEncoderMixin):
             raise ConfigError(
-                "model: layerprune needs a prunable encoder (encoder: "
-                "prunable_conformer or prunable_transformer), got "
+                "model: layerprune needs a prunable encoder (encoder: prunable_transformer, "
+                "prunable_conformer or prunable_e_branchformer), got "
                 f"{type(encoder).__name__}"
             )
         if joint_network is not None or isinstance(decoder, LinearDecoder):

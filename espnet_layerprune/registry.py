@@ -2,7 +2,8 @@
 
 ESPnet picks encoders and models by name from module-level ``ClassChoices`` in
 :mod:`espnet2.tasks.asr`. Adding our classes there (before ``ASRTask.get_parser``
-runs) makes ``encoder: prunable_transformer`` work in any training YAML.
+runs) makes ``encoder: prunable_transformer`` (``prunable_conformer``,
+``prunable_e_branchformer``) work in any training YAML.
 ``import espnet_layerprune`` calls :func:`register`; it is idempotent.
 """
 
@@ -22,6 +23,9 @@ def _encoders():
     except ImportError:  # pragma: no cover - conformer module not present
         return found
     found["prunable_conformer"] = PrunableConformerEncoder
+    from espnet_layerprune.encoders.prunable_e_branchformer import PrunableEBranchformerEncoder
+
+    found["prunable_e_branchformer"] = PrunableEBranchformerEncoder
     return found
 
 

@@ -21,8 +21,9 @@ def espnet_default_config() -> dict:
 
 
 def random_model_dir(tmp_path: Path, encoder="prunable_transformer", encoder_conf=None,
-                     model_conf=None, model="espnet", name="src"):
-    """A config.yaml and model.pth of a tiny CTC model with random weights (fixed seed)."""
+                     model_conf=None, model="espnet", name="src", decoder=None):
+    """A config.yaml and model.pth of a tiny CTC model with random weights (fixed seed);
+    with ``decoder`` (e.g. ``"transformer"``), a hybrid CTC/attention model."""
     import espnet_layerprune  # noqa: F401  (registers our encoders and model)
     from espnet2.tasks.asr import ASRTask
 
@@ -36,9 +37,10 @@ def random_model_dir(tmp_path: Path, encoder="prunable_transformer", encoder_con
         "encoder": encoder,
         "encoder_conf": {"output_size": 16, "attention_heads": 2, "linear_units": 24,
                          "num_blocks": 3, "input_layer": "conv2d", **(encoder_conf or {})},
-        "decoder": None,
+        "decoder": decoder,
+        "decoder_conf": {"attention_heads": 2, "linear_units": 24, "num_blocks": 1} if decoder else {},
         "model": model,
-        "model_conf": {"ctc_weight": 1.0, **(model_conf or {})},
+        "model_conf": {"ctc_weight": 0.3 if decoder else 1.0, **(model_conf or {})},
     }
     src = tmp_path / name
     src.mkdir()

@@ -24,10 +24,12 @@ RECIPES = ["librispeech_100", "librispeech", "tedlium2"]
 CONFIGS = sorted(p for r in RECIPES for p in (REPO / "egs2" / r / "asr1" / "conf").glob("train_*.yaml"))
 
 
-def test_every_recipe_has_the_three_methods():
+def test_every_recipe_has_the_three_methods_and_librispeech_100_also_for_e_branchformer():
     for recipe in RECIPES:
         names = {p.name for p in CONFIGS if p.parts[-4] == recipe}
-        assert names == {f"train_{m}_conformer.yaml" for m in ("supernet", "simple_top_k", "iterative_zero_out")}
+        encoders = ("conformer", "e_branchformer") if recipe == "librispeech_100" else ("conformer",)
+        assert names == {f"train_{m}_{e}.yaml" for m in ("supernet", "simple_top_k", "iterative_zero_out")
+                         for e in encoders}
 
 
 def _slow_if_large(config):

@@ -18,9 +18,10 @@ import argparse
 import contextlib
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
 import yaml
@@ -31,7 +32,7 @@ from espnet2.utils.types import str2bool, str_or_none
 from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
-from espnet_layerprune.apply import prune_model
+from espnet_layerprune.apply import prune_model, resolve_for_model
 from espnet_layerprune.ctc import best_path, head_for
 from espnet_layerprune.ctc_beam import LexiconBeamSearch, lexicon_from_tokenizer
 from espnet_layerprune.ngram import NgramLM
@@ -44,7 +45,7 @@ from espnet_layerprune.checks import (
 )
 from espnet_layerprune.bin.common import add_prune_options, check_model_files, check_prune_args
 from espnet_layerprune.plan import PrunePlan
-from espnet_layerprune.pruning import PRUNE_OPTIONS
+from espnet_layerprune.pruning import PRUNE_OPTIONS, PruneRequest
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
 SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("use_prune_plan", "ctc_greedy") + LEXICON_OPTIONS
@@ -97,6 +98,8 @@ class Speech2Text(stock.Speech2Text):
         plan = PrunePlan.find_for(model_file) if use_prune_plan else None
         if plan is not None and prune_depth is not None:
             logging.info("using prune plan %s", plan.source)
+        self.plan = plan
+        self._call = threading.local()  # this thread's per-call CTC head
         self.pruning = prune_model(
             self.asr_model, depth=prune_depth, layers=prune_layers, size=prune_size, plan=plan
         )
@@ -134,7 +137,13 @@ class Speech2Text(stock.Speech2Text):
             if getattr(scorer, "ctc", None) is self.asr_model.ctc:
                 scorer.ctc = head
 
-    def __call__(self, speech):
+    def __call__(self, speech, prune_depth: Optional[int] = None, prune_layers=None,
+                 prune_size: Optional[int] = None):
+        """Decode ``speech``; a ``prune_*`` argument decodes this call only at that depth,
+        layer list or size (resolved as at construction, with the same prune plan), with
+        no reload and no weight copy. The object's own depth is unchanged afterwards, and
+        threads may decode at different depths at once: the kept units and the CTC head
+        of a call are per thread; the weights are shared and only read."""
         if not isinstance(speech, (list, tuple)) and len(speech) < self.min_samples:
             # ESPnet's loop turns this into a warning and an empty hypothesis.
             raise TooShortUttError(
@@ -143,11 +152,54 @@ class Speech2Text(stock.Speech2Text):
                 len(speech),
                 self.min_samples,
             )
-        return super().__call__(speech)
+        if prune_depth is None and prune_layers is None and prune_size is None:
+            return super().__call__(speech)
+        request = PruneRequest(depth=prune_depth, layers=prune_layers, size=prune_size)
+        kept = resolve_for_model(self.asr_model, request, self.plan)
+        head = head_for(self.asr_model, len(kept.units))
+        if head is not self.ctc_head and not (self.ctc_greedy or self.lexicon_search is not None):
+            raise ValueError(
+                "a per-call size whose CTC head differs from this object's (per_size_ctc: true) "
+                "needs ctc_greedy=True or lexicon decoding; build a Speech2Text for that size instead"
+            )
+        self._call.head = head
+        try:
+            with self.asr_model.encoder.pruned(units=kept.units):
+                return super().__call__(speech)
+        finally:
+            self._call.head = None
+
+    @torch.no_grad()
+    def decode_all_depths(self, speech) -> Dict[int, str]:
+        """Greedy CTC text at every depth 1..L (the first N layers, each read by its own
+        CTC head) from ONE encoder pass: ``{1: "...", 2: "...", ..., L: "..."}``."""
+        model = self.asr_model
+        if len(speech) < self.min_samples:
+            raise TooShortUttError(f"has {len(speech)} samples; decoding needs at least {self.min_samples}",
+                                   len(speech), self.min_samples)
+        speech = torch.as_tensor(speech, dtype=torch.float32)[None].to(self.device)
+        lengths = speech.new_full([1], speech.size(1), dtype=torch.long)
+        feats, feats_lengths = model._extract_feats(speech, lengths)  # as ESPnet's encode(), in eval
+        if model.normalize is not None:
+            feats, feats_lengths = model.normalize(feats, feats_lengths)
+        if model.preencoder is not None:
+            feats, feats_lengths = model.preencoder(feats, feats_lengths)
+        encoder = model.encoder
+        outputs = encoder.depth_outputs(encoder.embed_input(feats, feats_lengths), ctc=model.ctc)
+        texts = {}
+        for depth, out in enumerate(outputs, start=1):
+            logp = head_for(model, depth * encoder.units_per_layer).log_softmax(out)
+            (ids,) = best_path(logp, torch.tensor([out.size(1)]), model.blank_id)
+            tokens = self.converter.ids2tokens(ids)
+            texts[depth] = self.tokenizer.tokens2text(tokens) if self.tokenizer is not None else "".join(tokens)
+        return texts
+
+    def _head(self):
+        return getattr(self._call, "head", None) or self.ctc_head
 
     def _decode_single_sample(self, enc):
         if self.lexicon_search is not None:
-            logp = self.ctc_head.log_softmax(enc[None])[0]
+            logp = self._head().log_softmax(enc[None])[0]
             words = self.lexicon_search(logp.detach().cpu().numpy())
             ids = self.lexicon_search.tokens_of(words)
             yseq = torch.tensor([self.asr_model.sos] + ids + [self.asr_model.eos])
@@ -155,7 +207,7 @@ class Speech2Text(stock.Speech2Text):
             return self._hyps_to_results([Hypothesis(yseq=yseq, score=0.0)])
         if not self.ctc_greedy:
             return super()._decode_single_sample(enc)
-        logp = self.ctc_head.log_softmax(enc[None])
+        logp = self._head().log_softmax(enc[None])
         (ids,) = best_path(logp, torch.tensor([enc.size(0)]), self.asr_model.blank_id)
         score = float(logp.max(-1).values.sum())
         yseq = torch.tensor([self.asr_model.sos] + ids + [self.asr_model.eos])

@@ -13,8 +13,9 @@ from espnet_layerprune.errors import one_of
 from espnet_layerprune.pruning import PRUNE_OPTIONS, check_depth, check_layers, parse_layer_list
 
 LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
-#: Encoders whose ``num_blocks`` defaults to 6 in ESPnet.
-DEFAULT_DEPTH_6 = ("transformer", "conformer", "prunable_transformer", "prunable_conformer")
+#: ``num_blocks`` of encoders that leave it at ESPnet's default.
+DEFAULT_DEPTH = {"transformer": 6, "conformer": 6, "prunable_transformer": 6, "prunable_conformer": 6,
+                 "e_branchformer": 12, "prunable_e_branchformer": 12}
 
 
 def positive_int(option: str):
@@ -93,8 +94,8 @@ def encoder_depth_from_config(config_path) -> Optional[int]:
     with open(config_path) as f:
         conf = yaml.safe_load(f) or {}
     blocks = (conf.get("encoder_conf") or {}).get("num_blocks")
-    if blocks is None and conf.get("encoder") in DEFAULT_DEPTH_6:
-        blocks = 6  # ESPnet's default num_blocks
+    if blocks is None:
+        blocks = DEFAULT_DEPTH.get(conf.get("encoder"))
     return blocks
 
 

@@ -119,3 +119,45 @@ def conformer_block(
 
 def _skipped(scale) -> bool:
     return scale is None
+
+
+def e_branchformer_block(layer, x, pos_emb, mask: torch.Tensor, scales: Sequence, final_norm: bool = True):
+    """One E-Branchformer ``EBranchformerEncoderLayer`` with scales for (FFN1, branches, FFN2).
+
+    ``branches`` is the attention and cgMLP branches with their merge (depthwise
+    convolution and projection): they form one residual branch, so they are one
+    unit. FFN1 (macaron) and FFN2 exist only with ``use_ffn`` (and ``macaron_ffn``).
+    """
+    from espnet2.asr.encoder.e_branchformer_encoder import mask_padded_frames
+    from espnet2.asr.layers.fastformer import FastSelfAttention
+
+    ffn1, branches, ffn2 = scales
+    if layer.feed_forward_macaron is not None and not _skipped(ffn1):
+        residual = x
+        x = layer.norm_ff_macaron(x)
+        x = _residual(residual, layer.ff_scale * layer.dropout(layer.feed_forward_macaron(x)), ffn1)
+    if not _skipped(branches):
+        x1 = layer.norm_mha(x)
+        if isinstance(layer.attn, FastSelfAttention):
+            x_att = layer.attn(x1, mask)
+        elif pos_emb is not None:
+            x_att = layer.attn(x1, x1, x1, pos_emb, mask)
+        else:
+            x_att = layer.attn(x1, x1, x1, mask)
+        x1 = layer.dropout(x_att)
+        x2 = layer.norm_mlp(x)
+        x2 = layer.cgmlp((x2, pos_emb) if pos_emb is not None else x2, mask)
+        if isinstance(x2, tuple):
+            x2 = x2[0]
+        x2 = layer.dropout(x2)
+        x_concat = torch.cat([x1, x2], dim=-1)
+        # the merge convolution runs along time: keep it from reading padded frames, as ESPnet
+        x_tmp = layer.depthwise_conv_fusion(mask_padded_frames(x_concat.transpose(1, 2), mask))
+        x = _residual(x, layer.dropout(layer.merge_proj(x_concat + x_tmp.transpose(1, 2))), branches)
+    if layer.feed_forward is not None and not _skipped(ffn2):
+        residual = x
+        x = layer.norm_ff(x)
+        x = _residual(residual, layer.ff_scale * layer.dropout(layer.feed_forward(x)), ffn2)
+    if final_norm:
+        x = layer.norm_final(x)
+    return x

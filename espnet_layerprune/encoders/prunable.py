@@ -22,6 +22,7 @@ the same subnet pruned for decoding are the same network.
 """
 
 import contextlib
+import threading
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -123,6 +124,17 @@ class UnitGates:
     open: Optional[Tuple[bool, ...]] = None
 
 
+#: Per-thread kept units of :meth:`PrunableEncoderMixin.pruned` (keyed by encoder id), so
+#: that threads decoding with one model at different depths do not see each other's.
+_THREAD_UNITS = threading.local()
+
+
+def _thread_units() -> dict:
+    if not hasattr(_THREAD_UNITS, "by_encoder"):
+        _THREAD_UNITS.by_encoder = {}
+    return _THREAD_UNITS.by_encoder
+
+
 class PrunableEncoderMixin:
     """Run-time pruning, stochastic depth and unit gates for ESPnet encoders.
 
@@ -193,13 +205,15 @@ class PrunableEncoderMixin:
 
     @property
     def kept_units(self) -> Tuple[int, ...]:
-        """1-based units that run (all of them when unpruned)."""
-        return self._kept_units
+        """1-based units that run (all of them when unpruned); inside :meth:`pruned`,
+        this thread's units."""
+        override = _thread_units().get(id(self))
+        return self._kept_units if override is None else override
 
     @property
     def kept_layers(self) -> Tuple[int, ...]:
         """1-based blocks with at least one unit that runs."""
-        return layers_of_units(self._kept_units, self.units_per_layer)
+        return layers_of_units(self.kept_units, self.units_per_layer)
 
     def keep_layers(self, layers: Optional[Sequence[int]]) -> None:
         """Run only these 1-based blocks (in their order); ``None`` runs all."""
@@ -218,16 +232,26 @@ class PrunableEncoderMixin:
 
     @contextlib.contextmanager
     def pruned(self, layers: Optional[Sequence[int]] = None, units=None):
-        """Temporarily keep only ``layers`` (or ``units``), e.g. for one decode."""
-        saved = self._kept_units
+        """Keep only ``layers`` (or ``units``) inside the ``with`` block, in this thread
+        only: e.g. one decode at its own depth while other threads decode at theirs.
+        No weight is copied; the encoder's own kept units are unchanged afterwards."""
         if units is not None:
-            self.keep_units(units)
+            chosen = check_layers(sorted(units), self.num_units, option="kept units")
+        elif layers is not None:
+            chosen = units_of_layers(check_layers(layers, self.num_layers, option="kept layers"),
+                                     self.units_per_layer)
         else:
-            self.keep_layers(layers)
+            chosen = tuple(range(1, self.num_units + 1))
+        overrides = _thread_units()
+        saved = overrides.get(id(self))
+        overrides[id(self)] = tuple(chosen)
         try:
             yield self
         finally:
-            self._kept_units = saved
+            if saved is None:
+                overrides.pop(id(self), None)
+            else:
+                overrides[id(self)] = saved
 
     # ------------------------------------------------------------------ forward
     def embed_input(
@@ -281,7 +305,7 @@ class PrunableEncoderMixin:
             drop_granularity: How ``drop_probs`` are drawn: ``unit`` (each unit
                 on its own) or ``block`` (a block's units share one draw).
         """
-        kept = set(self._kept_units if units is None else units)
+        kept = set(self.kept_units if units is None else units)
         scales: List = [1.0 if j + 1 in kept else None for j in range(self.num_units)]
         if drop_probs is None:
             probs, granularity = self.unit_drop_probs, self.stochastic_depth_granularity
@@ -314,7 +338,7 @@ class PrunableEncoderMixin:
             layers of ``interctc_layer_idx`` (the top running layer excluded), or
             the raw outputs of all running blocks with ``return_all_hs``.
         """
-        kept = self._kept_units if units is None else units
+        kept = self.kept_units if units is None else units
         scales = self.unit_scales(kept, gates, drop_probs, drop_granularity)
         in_pass = set(kept)
         if gates is not None and gates.open is not None:
@@ -349,6 +373,24 @@ class PrunableEncoderMixin:
             return (xs, intermediate_outs), olens, None
         return xs, olens, None
 
+    def depth_outputs(self, embedded: Embedded, ctc=None) -> List[torch.Tensor]:
+        """The output of the first-``N``-layers network for every ``N`` (1..L), from one
+        pass in eval mode: what decoding at ``--prune_depth N`` (first N layers) reads.
+
+        Each entry is the running state after block ``N`` through the final LayerNorm;
+        self-conditioning is applied only before the next block, as in a pruned model
+        (whose top layer is never conditioned).
+        """
+        xs, outs = embedded.xs, []
+        full = [1.0] * self.units_per_layer
+        for i, layer in enumerate(self.encoders):
+            xs = self._run_block(layer, xs, embedded.pos_emb, embedded.masks, full, True)
+            out = self.after_norm(xs) if self.normalize_before else xs
+            outs.append(out)
+            if i in self._interctc_blocks and self.interctc_use_conditioning:
+                xs = xs + self.conditioning_layer(ctc.softmax(out))
+        return outs
+
     def forward(
         self,
         xs_pad: torch.Tensor,
@@ -375,7 +417,7 @@ class PrunableEncoderMixin:
 
     def kept_parameter_count(self, units: Optional[Sequence[int]] = None) -> Tuple[int, int]:
         """(parameters that run with ``units`` (default: the kept ones), all parameters)."""
-        kept = set(self._kept_units if units is None else units)
+        kept = set(self.kept_units if units is None else units)
         total = sum(p.numel() for p in self.parameters())
         dropped = 0
         U = self.units_per_layer

@@ -49,8 +49,11 @@ def test_decodes_exist_for_each_depth_with_the_kept_layers(tiny_recipe):
 
 def test_results_table_and_plot(tiny_recipe):
     results = (tiny_recipe["exp"] / "RESULTS.md").read_text()
-    rows = [line for line in results.splitlines() if line.startswith("| depth ")]
-    assert [r.split("|")[1].strip() for r in rows] == [f"depth {d}" for d in TINY_DEPTHS]
+    sections = results.split("\n## ")
+    for decoding in ("decode_decode_ctc_valid.loss.best", "decode_decode_ctc_lexicon_valid.loss.best"):
+        section = next(s for s in sections if s.startswith(decoding))  # greedy, then lexicon + 3-gram
+        rows = [line for line in section.splitlines() if line.startswith("| depth ")]
+        assert [r.split("|")[1].strip() for r in rows] == [f"depth {d}" for d in TINY_DEPTHS]
     assert (tiny_recipe["exp"] / "results_by_depth.png").stat().st_size > 5000
     # the learning curve: one row per epoch, validation WER and CER of the final layer
     assert "## Learning curve" in results and "| 1 |" in results
@@ -103,3 +106,15 @@ def test_greedy_ctc_decoding_is_the_best_path(tiny_recipe):
     expected = [i for i, _ in itertools.groupby(best_path) if i != s2t.asr_model.blank_id]
     assert token_int == expected
     assert token == s2t.converter.ids2tokens(expected)
+
+
+def test_lexicon_decoding_writes_only_words_of_the_training_text(tiny_recipe):
+    def words(path):
+        return {w for line in path.read_text().splitlines() for w in line.split()[1:]}
+
+    assert (tiny_recipe["data"] / "lm" / "word3gram.json").is_file()
+    train_words = words(tiny_recipe["data"] / "train" / "text")
+    for depth in TINY_DEPTHS:
+        out = tiny_recipe["exp"] / "decode_decode_ctc_lexicon_valid.loss.best" / "test" / f"depth{depth}"
+        assert words(out / "1best_recog" / "text") <= train_words
+        assert "lexicon-constrained CTC beam search" in (out / "decode.log").read_text()

@@ -11,7 +11,7 @@
 #         7 RESULTS.md + plots.
 # Presets set the corpus size, epochs and directories; any option given explicitly wins.
 #   fast (default): 3 h of audio, 6 epochs of 150 updates, data in ., exp in exp/
-#   full:           8 h of audio, 26 epochs, data in full/, exp in exp_full/
+#   full:           8 h of audio, 30 epochs, data in full/, exp in exp_full/
 # With --asr_sh PATH/TO/espnet/egs2/TEMPLATE/asr1/asr.sh, stages 2-6 run through
 # ESPnet's own asr.sh instead (see local/asr_sh.sh).
 set -euo pipefail
@@ -38,7 +38,7 @@ main() {
   prune_depths="12 9 6 3"  # encoder depths to decode at
   prune_sizes=""           # unit counts to decode at (data-driven supernets, model: layerprune)
   inference_model=valid.loss.ave.pth
-  max_epoch=""             # override the config's max_epoch (preset full: 26)
+  max_epoch=""             # override the config's max_epoch (preset full: 30)
   corpus_dir=""            # gets data/{train,dev,test} (Kaldi dirs) and wav/ (preset: . / full)
   exp_dir=""               # (preset: exp / exp_full)
   asr_sh=""                # path to ESPnet's egs2/TEMPLATE/asr1/asr.sh (optional)
@@ -48,7 +48,7 @@ main() {
   . local/parse_options.sh
   case "${preset}" in
     fast) : "${train_hours:=3}" "${word_list_size:=8}" "${corpus_dir:=.}" "${exp_dir:=exp}" ;;
-    full) : "${train_hours:=8}" "${word_list_size:=8}" "${max_epoch:=26}" "${corpus_dir:=full}" "${exp_dir:=exp_full}" ;;
+    full) : "${train_hours:=8}" "${word_list_size:=8}" "${max_epoch:=30}" "${corpus_dir:=full}" "${exp_dir:=exp_full}" ;;
     *) echo "error: --preset must be fast or full, got ${preset}" >&2; exit 1 ;;
   esac
   data_dir=${corpus_dir}/data
