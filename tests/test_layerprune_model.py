@@ -155,7 +155,7 @@ def test_intermediate_ctc_is_for_the_supernet_pass():
     assert "loss_interctc_layer1" in history[0]
 
 
-def test_eval_reports_supernet_loss_and_smallest_subnet():
+def test_eval_reports_supernet_loss_and_every_smaller_size():
     model = build(SIMPLE)
     train(model, 4)
     model.eval()
@@ -164,7 +164,8 @@ def test_eval_reports_supernet_loss_and_smallest_subnet():
         loss, stats, _ = model(**batch(9))
     assert model.supernet.step == step  # eval does not count
     assert stats["loss"].item() == stats["loss_supernet"].item()
-    assert "loss_size3" in stats and "cer_ctc" in stats
+    assert "cer_ctc" in stats and all(f"loss_size{k}" in stats for k in (3, 6, 9))
+    assert all(f"cer_ctc_size{k}" in stats and f"wer_ctc_size{k}" in stats for k in (3, 6, 9))
     assert "k" not in stats and "medium_size" not in stats  # nothing is drawn in eval
     # pruned by the caller: the loss is the pruned net's, no subnet pass
     with model.encoder.pruned(units=model.size_units(3)):

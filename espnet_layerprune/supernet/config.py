@@ -86,7 +86,8 @@ class SupernetConfig:
             fills it in from the trainer's ``accum_grad`` (and refuses another value).
         total_steps: Optimizer updates of the whole training, if known; checks
             ``stage1_steps`` against it.
-        report_unit_scores: Also report every unit's score (one stat per unit).
+        report_unit_scores: Also report every unit's score (one stat per unit, so
+            TensorBoard plots each score's trajectory); default true.
     """
 
     method: str = "simple_top_k"
@@ -108,7 +109,7 @@ class SupernetConfig:
     seed: int = 0
     accum_grad: int = 1
     total_steps: Optional[int] = None
-    report_unit_scores: bool = False
+    report_unit_scores: bool = True
     #: Set by :meth:`resolve`.
     num_units: int = field(default=0, repr=False)
     units_per_layer: int = field(default=1, repr=False)

@@ -130,11 +130,10 @@ class Supernet(torch.nn.Module):
 
     def eval_passes(self) -> List[SubnetPass]:
         """Validation: the net as the encoder is set (its loss is the model's
-        loss) and the smallest subnet (reported only, weight 0)."""
-        smallest = self.sizes[0]
-        return [
-            SubnetPass("supernet", 1.0, self.sizes[-1]),
-            SubnetPass(f"size{smallest}", 0.0, smallest, self.size_units(smallest, quiet=True)),
+        loss) and every smaller size (reported only, weight 0: ``cer_ctc_sizeK``
+        and ``wer_ctc_sizeK`` per epoch, in train.log and TensorBoard)."""
+        return [SubnetPass("supernet", 1.0, self.sizes[-1])] + [
+            SubnetPass(f"size{k}", 0.0, k, self.size_units(k, quiet=True)) for k in self.sizes[:-1]
         ]
 
     def sparsity_loss(self, step: int) -> Optional[torch.Tensor]:
