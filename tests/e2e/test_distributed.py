@@ -11,7 +11,7 @@ gives each rank half of every batch.
 
 The workers here are this file run as a script: it records, for every training
 forward pass of every rank, the batch size, the unit scales the encoder drew
-(``encoder.last_unit_scales``), a checksum of the encoder weights and, for
+(``encoder.unit_scales``, a skipped unit recorded as 0), a checksum of the encoder weights and, for
 ``model: layerprune``, the subnet passes of the update; then the test compares
 the ranks.
 """
@@ -42,7 +42,7 @@ def _worker(record_dir: str, train_args: list) -> None:  # pragma: no cover - su
 
     rank = int(os.environ["RANK"])
     forwards, updates, supernets = [], [], []
-    draw = PrunableEncoderMixin._unit_scales
+    draw = PrunableEncoderMixin.unit_scales
     forward = PrunableEncoderMixin.forward
 
     def recording_forward(self, xs_pad, ilens, *args, **kwargs):
@@ -51,14 +51,14 @@ def _worker(record_dir: str, train_args: list) -> None:  # pragma: no cover - su
             forwards.append({"batch": int(xs_pad.size(0)), "weights": float(weights.double().sum())})
         return forward(self, xs_pad, ilens, *args, **kwargs)
 
-    def recording_draw(self):
-        scales = draw(self)
-        if self.training:
-            forwards[-1]["scales"] = [round(float(s), 6) for s in scales]
+    def recording_draw(self, *args, **kwargs):
+        scales = draw(self, *args, **kwargs)
+        if self.training and forwards:  # skipped units are None: recorded as 0
+            forwards[-1]["scales"] = [0.0 if s is None else round(float(s), 6) for s in scales]
         return scales
 
     PrunableEncoderMixin.forward = recording_forward
-    PrunableEncoderMixin._unit_scales = recording_draw
+    PrunableEncoderMixin.unit_scales = recording_draw
     try:
         from espnet_layerprune.supernet import Supernet
     except ImportError:
