@@ -49,3 +49,12 @@ def random_model_dir(tmp_path: Path, encoder="prunable_transformer", encoder_con
     built, _ = ASRTask.build_model_from_file(src / "config.yaml", None, "cpu")
     torch.save(built.state_dict(), src / "model.pth")
     return src / "config.yaml", src / "model.pth"
+
+
+def load_exported_model(out: Path):
+    """Build an exported model directory with stock ESPnet and load its weights strictly."""
+    from espnet2.tasks.asr import ASRTask
+
+    model, _ = ASRTask.build_model_from_file(out / "config.yaml", None, "cpu")
+    model.load_state_dict(torch.load(out / "model.pth"), strict=True)
+    return model

@@ -4,7 +4,7 @@ weights, interCTC remapping, what needs this package to load, and the model card
 import pytest
 import torch
 import yaml
-from model_dirs import random_model_dir
+from model_dirs import load_exported_model, random_model_dir
 
 import espnet_layerprune  # noqa: F401
 from espnet_layerprune.bin import export
@@ -21,11 +21,7 @@ def _export(config, model, out, *extra):
 
 
 def _load_stock(out):
-    from espnet2.tasks.asr import ASRTask
-
-    model, _ = ASRTask.build_model_from_file(out / "config.yaml", None, "cpu")
-    model.load_state_dict(torch.load(out / "model.pth"), strict=True)
-    return model
+    return load_exported_model(out)
 
 
 def test_transformer_export_renumbers_kept_layers_and_interctc(tmp_path):

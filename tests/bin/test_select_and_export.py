@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from model_dirs import random_model_dir
+from model_dirs import load_exported_model
 import yaml
 
 import espnet_layerprune  # noqa: F401
@@ -157,7 +157,7 @@ def test_export_decodes_with_stock_espnet_alone_and_equals_our_decoding(tiny, ca
     ours = Speech2Text(asr_train_config=tiny["config"], asr_model_file=tiny["model"], prune_depth=2,
                        beam_size=1, ctc_weight=1.0, lm_weight=0.0).asr_model
     with torch.no_grad():
-        a, b = ours.encode(speech, lengths)[0], _load_stock(out).eval().encode(speech, lengths)[0]
+        a, b = ours.encode(speech, lengths)[0], load_exported_model(out).eval().encode(speech, lengths)[0]
     assert torch.equal(a[0] if isinstance(a, tuple) else a, b[0] if isinstance(b, tuple) else b)
 
     stock_out = tiny["root"] / "decode_stock"
@@ -285,21 +285,3 @@ def test_export_refuses_a_depth_larger_than_the_model_and_a_used_output_dir(tiny
     with pytest.raises(SystemExit, match="holds the model being exported"):
         export.main([*args, "--prune_depth", "2", "--output_dir", str(tiny["model"].parent),
                      "--overwrite", "true"])
-
-
-# ====================================================================== helpers
-def _random_model_dir(tmp_path, encoder, encoder_conf, model_conf=None, model="espnet"):
-    return random_model_dir(tmp_path, encoder, encoder_conf, model_conf, model)
-
-
-def _export(config, model, out, *extra):
-    return export.main(["--asr_train_config", str(config), "--asr_model_file", str(model),
-                        "--output_dir", str(out), *extra])
-
-
-def _load_stock(out):
-    from espnet2.tasks.asr import ASRTask
-
-    model, _ = ASRTask.build_model_from_file(out / "config.yaml", None, "cpu")
-    model.load_state_dict(torch.load(out / "model.pth"), strict=True)
-    return model
