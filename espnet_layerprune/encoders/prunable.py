@@ -158,7 +158,11 @@ class PrunableEncoderMixin:
         stochastic_depth_schedule: str,
         layer_drop_rate: float,
         stochastic_depth_granularity: str = "block",
+        prune_layers: Optional[Sequence[int]] = None,
+        prune_units: Optional[Sequence[int]] = None,
     ) -> None:
+        if prune_units is not None and prune_layers is not None:
+            raise ConfigError("give either prune_units or prune_layers, not both")
         if layer_drop_rate and (
             not isinstance(stochastic_depth_rate, (int, float)) or stochastic_depth_rate
         ):
@@ -187,7 +191,11 @@ class PrunableEncoderMixin:
         # granularity they share one draw (the whole block is skipped).
         self.stochastic_depth_granularity = stochastic_depth_granularity
         self.unit_drop_probs = tuple(p for p in probs for _ in range(self.units_per_layer))
-        self.keep_units(None)
+        # A fixed set from the config (exported or statically pruned models), else all.
+        if prune_layers is not None:
+            self.keep_layers(prune_layers)
+        else:
+            self.keep_units(prune_units)
 
     # ------------------------------------------------------------------ public API
     @property

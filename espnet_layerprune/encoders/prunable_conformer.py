@@ -144,8 +144,6 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             )
         if num_blocks < 1:
             raise ConfigError(f"num_blocks must be >= 1, got {num_blocks}")
-        if prune_units is not None and prune_layers is not None:
-            raise ConfigError("give either prune_units or prune_layers, not both")
         super().__init__(
             input_size=input_size,
             output_size=output_size,
@@ -189,11 +187,9 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             stochastic_depth_schedule,
             layer_drop_rate,
             stochastic_depth_granularity,
+            prune_layers=prune_layers,
+            prune_units=prune_units,
         )
-        if prune_layers is not None:
-            self.keep_layers(prune_layers)
-        if prune_units is not None:
-            self.keep_units(prune_units)
 
     def _setup_units(self) -> None:
         self.unit_names = conformer_unit_names(self.encoders[0])

@@ -139,8 +139,6 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
                 "gradient_checkpoint_layers is not supported by prunable_e_branchformer; "
                 "remove it (or set [])"
             )
-        if prune_units is not None and prune_layers is not None:
-            raise ConfigError("give either prune_units or prune_layers, not both")
         super().__init__(
             input_size=input_size,
             output_size=output_size,
@@ -182,11 +180,9 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
             stochastic_depth_schedule,
             layer_drop_rate,
             stochastic_depth_granularity,
+            prune_layers=prune_layers,
+            prune_units=prune_units,
         )
-        if prune_layers is not None:
-            self.keep_layers(prune_layers)
-        if prune_units is not None:
-            self.keep_units(prune_units)
 
     def _setup_units(self) -> None:
         self.unit_names = e_branchformer_unit_names(self.encoders[0])

@@ -139,9 +139,8 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
             stochastic_depth_schedule,
             layer_drop_rate,
             stochastic_depth_granularity,
+            prune_layers=prune_layers,
         )
-        if prune_layers is not None:
-            self.keep_layers(prune_layers)
 
     def _run_block(self, layer, x, pos_emb, mask, scales, final_norm):
         if len(scales) == 1:
