@@ -7,7 +7,12 @@ Every option of ``python -m espnet2.bin.asr_inference`` plus:
   data-driven supernet learned, else the first N (early exit through the shared
   CTC head);
 * ``--prune_layers 1,3,5``: keep exactly these 1-based layers;
-* ``--prune_size K``: keep K prunable units (data-driven supernets).
+* ``--prune_size K``: keep K prunable units (data-driven supernets);
+* ``--prune_budget params=2M`` (or ``flops=``, ``rtf=``): the most accurate depth or
+  size within the budget, from ``calibration.yaml`` (``bin.calibrate``);
+* ``--prune_depth auto --exit_threshold T``: confidence-based early exit, per
+  utterance (:mod:`espnet_layerprune.early_exit`); the exit layer of every
+  utterance goes to ``pruning.yaml``.
 
 The kept layers are logged and written, with the decoding time (model loading
 excluded), to ``<output_dir>/pruning.yaml``.
@@ -35,6 +40,9 @@ import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet_layerprune.apply import prune_model, resolve_for_model
 from espnet_layerprune.ctc import best_path, head_for
 from espnet_layerprune.ctc_beam import LexiconBeamSearch, lexicon_from_tokenizer
+from espnet_layerprune.early_exit import MEASURES, EarlyExit, ExitTracker, check_threshold
+from espnet_layerprune.budget import Calibration, parse_budget
+from espnet_layerprune.errors import ConfigError, one_of
 from espnet_layerprune.ngram import NgramLM
 from espnet_layerprune.checks import (
     InputError,
@@ -43,12 +51,19 @@ from espnet_layerprune.checks import (
     check_checkpoint_matches,
     check_wav_scp,
 )
-from espnet_layerprune.bin.common import add_prune_options, check_model_files, check_prune_args
+from espnet_layerprune.bin.common import (
+    add_prune_options,
+    check_model_files,
+    check_prune_args,
+    encoder_depth_from_config,
+)
+from espnet_layerprune.encoders.prunable import expand_interctc_layer_idx
 from espnet_layerprune.plan import PrunePlan
 from espnet_layerprune.pruning import PRUNE_OPTIONS, PruneRequest
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
-SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("use_prune_plan", "ctc_greedy") + LEXICON_OPTIONS
+EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience")
+SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy") + LEXICON_OPTIONS + EXIT_OPTIONS
 
 
 class Speech2Text(stock.Speech2Text):
@@ -60,12 +75,22 @@ class Speech2Text(stock.Speech2Text):
         >>> text, *_ = s2t(speech)[0]
 
     Args:
-        prune_depth: Keep this many encoder layers.
+        prune_depth: Keep this many encoder layers, or ``"auto"``: early exit
+            (needs ``exit_threshold``).
         prune_layers: Keep exactly these 1-based layers.
         prune_size: Keep this many prunable units (data-driven supernets).
+        prune_budget: ``"params=2M"``, ``"flops=1G"``, ``"rtf=0.01"`` (comma-separated
+            for several): the most accurate calibrated plan within it
+            (:mod:`espnet_layerprune.budget`).
         use_prune_plan: Use ``prune_plan.yaml`` next to the model file if present.
         ctc_greedy: Decode by CTC argmax (best path) instead of ESPnet's beam
             search; for CTC-only models, O(T) instead of the prefix search.
+        exit_threshold: Early exit (``prune_depth="auto"``): stop at the first layer
+            whose confidence is at least this, in (0, 1].
+        exit_measure: ``max_posterior`` or ``entropy`` (:mod:`..early_exit`).
+        exit_min_depth: Never exit below this layer.
+        exit_patience: Also require the greedy hypothesis to be unchanged over this
+            many previous layers.
         **kwargs: Everything ``espnet2.bin.asr_inference.Speech2Text`` accepts.
     """
 
@@ -75,17 +100,39 @@ class Speech2Text(stock.Speech2Text):
         prune_depth: Optional[int] = None,
         prune_layers=None,
         prune_size: Optional[int] = None,
+        prune_budget: Optional[str] = None,
         use_prune_plan: bool = True,
         ctc_greedy: bool = False,
         lexicon_lm: Optional[str] = None,
         lexicon_lm_weight: float = 0.5,
         lexicon_word_bonus: float = 0.0,
         lexicon_beam: int = 8,
+        exit_threshold: Optional[float] = None,
+        exit_measure: str = "max_posterior",
+        exit_min_depth: int = 1,
+        exit_patience: int = 0,
         **kwargs,
     ):
         if (ctc_greedy or lexicon_lm) and kwargs.get("batch_size", 1) > 1:
             raise ValueError("--ctc_greedy and --lexicon_lm decode one utterance at a time; use --batch_size 1")
+        self.early_exit = _early_exit_policy(prune_depth, exit_threshold, exit_measure, exit_min_depth,
+                                             exit_patience)
+        if self.early_exit is not None:
+            prune_depth = None  # the object keeps every layer; each call stops where it is confident
+            if kwargs.get("batch_size", 1) > 1:
+                raise ConfigError("--prune_depth auto decodes one utterance at a time; use --batch_size 1")
         model_file = kwargs.get("asr_model_file", args[1] if len(args) > 1 else None)
+        self.budget_choice = None
+        if prune_budget is not None:
+            requested = [f"--{o}" for o, v in zip(PRUNE_OPTIONS, (prune_depth, prune_layers, prune_size))
+                         if v is not None]
+            if requested:
+                raise ConfigError(one_of(["--prune_budget", *requested]))
+            if model_file is None:
+                raise ConfigError("--prune_budget needs the model file (its calibration.yaml lies next to it)")
+            self.budget_choice = Calibration.find_for(model_file).choose(parse_budget(prune_budget))
+            prune_depth = self.budget_choice["request"].get("prune_depth")
+            prune_size = self.budget_choice["request"].get("prune_size")
         if model_file is not None:
             check_checkpoint(model_file)  # a clear error instead of ESPnet's loader messages
         super().__init__(*args, **kwargs)
@@ -108,6 +155,24 @@ class Speech2Text(stock.Speech2Text):
         self.lexicon_search = None
         if lexicon_lm:
             self.lexicon_search = self._lexicon_search(lexicon_lm, lexicon_lm_weight, lexicon_word_bonus, lexicon_beam)
+        self.exit_log = []  # one entry per early-exit call: {"layer", "confidence"} (None: too short)
+        self._exit_lock = threading.Lock()
+        if self.early_exit is not None:
+            self._check_early_exit(self.early_exit)
+            logging.info("early exit: %s >= %g, from layer %d on, patience %d", self.early_exit.measure,
+                         self.early_exit.threshold, self.early_exit.min_depth, self.early_exit.patience)
+
+    def _check_early_exit(self, policy: EarlyExit) -> None:
+        encoder = self.asr_model.encoder
+        if not hasattr(encoder, "exiting"):
+            raise ConfigError("--prune_depth auto needs a prunable encoder (prunable_transformer, ...)")
+        policy.check(encoder.num_layers, encoder.interctc_layer_idx)
+        U = encoder.units_per_layer
+        if head_for(self.asr_model, U) is not head_for(self.asr_model, encoder.num_units) and not (
+            self.ctc_greedy or self.lexicon_search is not None
+        ):
+            raise ConfigError("--prune_depth auto on a model with per-size CTC heads needs --ctc_greedy true "
+                              "or --lexicon_lm (the beam search reads one head)")
 
     def _lexicon_search(self, path, weight: float, bonus: float, beam: int) -> LexiconBeamSearch:
         lm = NgramLM.load(path)
@@ -137,13 +202,19 @@ class Speech2Text(stock.Speech2Text):
             if getattr(scorer, "ctc", None) is self.asr_model.ctc:
                 scorer.ctc = head
 
-    def __call__(self, speech, prune_depth: Optional[int] = None, prune_layers=None,
-                 prune_size: Optional[int] = None):
+    def __call__(self, speech, prune_depth=None, prune_layers=None,
+                 prune_size: Optional[int] = None, exit_threshold: Optional[float] = None):
         """Decode ``speech``; a ``prune_*`` argument decodes this call only at that depth,
         layer list or size (resolved as at construction, with the same prune plan), with
         no reload and no weight copy. The object's own depth is unchanged afterwards, and
         threads may decode at different depths at once: the kept units and the CTC head
-        of a call are per thread; the weights are shared and only read."""
+        of a call are per thread; the weights are shared and only read.
+
+        ``prune_depth="auto"`` (or an object built with it) exits early; ``exit_threshold``
+        overrides the object's threshold for this call. :attr:`last_exit` tells where."""
+        policy = self._policy_for_call(prune_depth, exit_threshold)
+        if policy is not None:
+            return self._call_with_exit(speech, policy)
         if not isinstance(speech, (list, tuple)) and len(speech) < self.min_samples:
             # ESPnet's loop turns this into a warning and an empty hypothesis.
             raise TooShortUttError(
@@ -168,6 +239,58 @@ class Speech2Text(stock.Speech2Text):
                 return super().__call__(speech)
         finally:
             self._call.head = None
+
+    def _policy_for_call(self, prune_depth, exit_threshold) -> Optional[EarlyExit]:
+        if prune_depth == "auto" or (prune_depth is None and self.early_exit is not None):
+            base = self.early_exit
+            if base is None:
+                if exit_threshold is None:
+                    raise ConfigError("prune_depth='auto' needs exit_threshold in (0, 1]")
+                base = EarlyExit(exit_threshold)
+                self._check_early_exit(base)
+            if exit_threshold is None:
+                return base
+            return EarlyExit(check_threshold(exit_threshold), base.measure, base.min_depth, base.patience)
+        if exit_threshold is not None:
+            raise ConfigError("exit_threshold needs prune_depth='auto' (early exit)")
+        return None
+
+    def _call_with_exit(self, speech, policy: EarlyExit):
+        """Decode one utterance, stopping the encoder at the first confident layer."""
+        encoder, model = self.asr_model.encoder, self.asr_model
+        tracker = ExitTracker(policy, set(encoder.interctc_layer_idx) | {encoder.num_layers}, model.blank_id)
+        record = {"layer": None, "confidence": None}
+        self._call.exit = record
+
+        def stop(depth: int, out: torch.Tensor) -> bool:
+            if not tracker.needs(depth):
+                return False
+            head = head_for(model, depth * encoder.units_per_layer)
+            done = tracker.update(depth, head.log_softmax(out)[0])
+            if tracker.layer == depth:
+                record.update(layer=depth, confidence=round(tracker.confidence, 4))
+                self._call.head = head  # the decoder reads the exit layer with its own head
+            return done
+
+        try:
+            if len(speech) < self.min_samples:
+                raise TooShortUttError(f"has {len(speech)} samples and is too short for the frontend and "
+                                       f"subsampling (it needs at least {self.min_samples})",
+                                       len(speech), self.min_samples)
+            with encoder.exiting(stop):
+                results = super().__call__(speech)
+            logging.info("early exit at layer %d of %d (%s %.3f, threshold %g)", record["layer"],
+                         encoder.num_layers, policy.measure, record["confidence"], policy.threshold)
+            return results
+        finally:
+            self._call.head = None
+            with self._exit_lock:
+                self.exit_log.append(dict(record))
+
+    @property
+    def last_exit(self) -> Optional[dict]:
+        """``{"layer", "confidence"}`` of this thread's last early-exit call."""
+        return getattr(self._call, "exit", None)
 
     @torch.no_grad()
     def decode_all_depths(self, speech) -> Dict[int, str]:
@@ -215,6 +338,24 @@ class Speech2Text(stock.Speech2Text):
         return self._hyps_to_results([Hypothesis(yseq=yseq, score=score)])
 
 
+def best_text(results) -> str:
+    """The best hypothesis' text of a :class:`Speech2Text` call (whose models with intermediate
+    CTC return ``(n-best, intermediate n-best)``)."""
+    nbest = results[0] if isinstance(results, tuple) else results
+    return nbest[0][0]
+
+
+def _early_exit_policy(prune_depth, threshold, measure, min_depth, patience=0) -> Optional[EarlyExit]:
+    """The early-exit policy the options ask for (``None``: a fixed depth), or a clear error."""
+    if prune_depth == "auto":
+        if threshold is None:
+            raise ConfigError("--prune_depth auto needs --exit_threshold T, a confidence in (0, 1]")
+        return EarlyExit(threshold, measure, min_depth, patience)
+    if threshold is not None:
+        raise ConfigError("--exit_threshold needs --prune_depth auto (early exit)")
+    return None
+
+
 def _escape_stray_percent(parser: argparse.ArgumentParser) -> None:
     """ESPnet 202611's decoding help has a bare '%' that breaks ``--help``; escape it."""
     for action in parser._actions:
@@ -228,7 +369,7 @@ def _escape_stray_percent(parser: argparse.ArgumentParser) -> None:
 def get_parser() -> argparse.ArgumentParser:
     parser = stock.get_parser()
     _escape_stray_percent(parser)
-    add_prune_options(parser)
+    add_prune_options(parser, allow_auto=True)
     parser.add_argument(
         "--ctc_greedy",
         type=str2bool,
@@ -242,6 +383,20 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--lexicon_lm_weight", type=float, default=0.5, help="Weight of the LM log-probability.")
     group.add_argument("--lexicon_word_bonus", type=float, default=0.0, help="Score added per word.")
     group.add_argument("--lexicon_beam", type=int, default=8, help="Hypotheses kept per frame (>= 1).")
+    parser.add_argument("--prune_budget", type=str_or_none, default=None,
+                        help="Decode the most accurate depth/size within a budget: params=2.0M, flops=1.5G "
+                        "(per second of audio) or rtf=0.01, comma-separated for several; needs "
+                        "calibration.yaml next to the model (python -m espnet_layerprune.bin.calibrate).")
+    group = parser.add_argument_group("Early exit: --prune_depth auto (espnet_layerprune)")
+    group.add_argument("--exit_threshold", type=float, default=None,
+                       help="Stop at the first layer whose CTC confidence is at least T, in (0, 1].")
+    group.add_argument("--exit_measure", default="max_posterior", choices=MEASURES,
+                       help="Confidence of a layer's CTC posteriors: mean max posterior over non-blank "
+                       "frames, or 1 - normalised frame entropy.")
+    group.add_argument("--exit_min_depth", type=int, default=1, help="Never exit below this layer (>= 1).")
+    group.add_argument("--exit_patience", type=int, default=0,
+                       help="Exit only when the greedy hypothesis is also unchanged over the previous P "
+                       "layers (>= 0; 0: confidence alone).")
     return parser
 
 
@@ -278,8 +433,61 @@ def _decode_with_pruning(prune: dict, output_dir: str):
     info["decode_seconds"] = round(time.perf_counter() - started[0], 4)
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if built[0].early_exit is not None:
+        info["early_exit"] = _exit_summary(built[0], out / "1best_recog" / "text")
+    if built[0].budget_choice is not None:
+        info["request"] = {"prune_budget": prune["prune_budget"]}
+        info["budget_choice"] = built[0].budget_choice
     with open(out / "pruning.yaml", "w") as f:
         yaml.safe_dump(info, f, sort_keys=False)
+
+
+def _exit_summary(s2t: Speech2Text, text_file: Path) -> dict:
+    """The policy, the mean exit layer and each utterance's exit layer and confidence.
+
+    ESPnet's loop decodes (and writes ``text``) one utterance per call, in order, so
+    the n-th line of ``text`` is the n-th call.
+    """
+    policy, log = s2t.early_exit, s2t.exit_log
+    layers = [e["layer"] for e in log if e["layer"] is not None]
+    keys = [line.split(maxsplit=1)[0] for line in open(text_file)] if text_file.is_file() else []
+    if len(keys) != len(log):
+        keys = [f"call{i + 1}" for i in range(len(log))]
+    return {
+        "measure": policy.measure,
+        "threshold": policy.threshold,
+        "min_depth": policy.min_depth,
+        "patience": policy.patience,
+        "mean_exit_layer": round(sum(layers) / len(layers), 4) if layers else None,
+        "utterances": {k: e for k, e in zip(keys, log)},
+    }
+
+
+def check_budget_args(args: argparse.Namespace) -> None:
+    """A budget that cannot be met (or read) fails before decoding."""
+    if args.prune_budget is None:
+        return
+    given = [f"--{o}" for o in PRUNE_OPTIONS if getattr(args, o, None) is not None]
+    if given:
+        raise ConfigError(one_of(["--prune_budget", *given]))
+    budget = parse_budget(args.prune_budget)
+    Calibration.find_for(args.asr_model_file).choose(budget)
+
+
+def check_early_exit_args(args: argparse.Namespace) -> None:
+    """Early-exit options that cannot work fail before the model is loaded."""
+    policy = _early_exit_policy(args.prune_depth, args.exit_threshold, args.exit_measure, args.exit_min_depth,
+                                args.exit_patience)
+    if policy is None or not args.asr_train_config:
+        return
+    if args.batch_size > 1:
+        raise ConfigError("--prune_depth auto decodes one utterance at a time; use --batch_size 1")
+    with open(args.asr_train_config) as f:
+        conf = yaml.safe_load(f) or {}
+    depth = encoder_depth_from_config(args.asr_train_config)
+    if depth is not None:
+        idx = (conf.get("encoder_conf") or {}).get("interctc_layer_idx") or []
+        policy.check(depth, expand_interctc_layer_idx(idx, depth))
 
 
 def check_audio_inputs(args: argparse.Namespace) -> None:
@@ -306,8 +514,10 @@ def main(cmd=None):
     if args.lexicon_beam < 1:
         raise SystemExit(f"error: --lexicon_beam must be >= 1, got {args.lexicon_beam}")
     try:
+        check_budget_args(args)
+        check_early_exit_args(args)
         check_audio_inputs(args)
-    except InputError as e:
+    except (InputError, ConfigError) as e:
         raise SystemExit(f"error: {e}") from None
     kwargs = vars(args)
     kwargs.pop("config", None)
@@ -319,7 +529,8 @@ def main(cmd=None):
     except InputError as e:
         raise SystemExit(f"error: {e}") from None
     except ValueError as e:
-        if any(f"--{o}" in str(e) for o in PRUNE_OPTIONS) or "prune plan" in str(e):
+        if any(f"--{o}" in str(e) for o in PRUNE_OPTIONS + EXIT_OPTIONS + ("prune_budget",)) \
+                or "prune plan" in str(e):
             raise SystemExit(f"error: {e}") from None
         raise
 

@@ -59,13 +59,28 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="Torch device, e.g. cpu or cuda.")
 
 
-def add_prune_options(parser, required: bool = False, with_plan: bool = True) -> None:
-    """``--prune_depth/--prune_layers/--prune_size`` (at most one) and ``--use_prune_plan``."""
+def depth_or_auto(text: str):
+    """An argparse type: an integer >= 1 or ``auto`` (early exit)."""
+    if text == "auto":
+        return text
+    try:
+        return positive_int("--prune_depth")(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"--prune_depth must be an integer >= 1 (at most the encoder depth) or 'auto', got {text!r}"
+        ) from None
+
+
+def add_prune_options(parser, required: bool = False, with_plan: bool = True, allow_auto: bool = False) -> None:
+    """``--prune_depth/--prune_layers/--prune_size`` (at most one) and ``--use_prune_plan``;
+    with ``allow_auto``, ``--prune_depth auto`` (early exit, decoding only)."""
     group = parser.add_argument_group("Layer pruning (espnet_layerprune)")
-    group.add_argument("--prune_depth", type=positive_int("--prune_depth"), default=None,
+    group.add_argument("--prune_depth", type=depth_or_auto if allow_auto else positive_int("--prune_depth"),
+                       default=None,
                        help="Keep N encoder layers (1 <= N <= encoder depth); which ones come "
                        "from prune_plan.yaml next to the model, else the supernet's learned "
-                       "masks, else the first N.")
+                       "masks, else the first N." + (" 'auto': stop each utterance at the first "
+                       "layer whose CTC confidence reaches --exit_threshold." if allow_auto else ""))
     group.add_argument("--prune_layers", type=layer_list, default=None,
                        help="Keep exactly these 1-based encoder layers, increasing: 1,3,5,7 or 1-6.")
     group.add_argument("--prune_size", type=positive_int("--prune_size"), default=None,
@@ -118,7 +133,7 @@ def check_prune_args(args: argparse.Namespace) -> None:
     if depth is None:
         return  # checked again once the model is built
     try:
-        if getattr(args, "prune_depth", None) is not None:
+        if getattr(args, "prune_depth", None) not in (None, "auto"):
             check_depth(args.prune_depth, depth)
         if getattr(args, "prune_layers", None) is not None:
             check_layers(args.prune_layers, depth)

@@ -24,7 +24,7 @@ the same subnet pruned for decoding are the same network.
 import contextlib
 import threading
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from espnet2.legacy.nets.pytorch_backend.nets_utils import make_pad_mask
@@ -127,6 +127,13 @@ class UnitGates:
 #: Per-thread kept units of :meth:`PrunableEncoderMixin.pruned` (keyed by encoder id), so
 #: that threads decoding with one model at different depths do not see each other's.
 _THREAD_UNITS = threading.local()
+
+
+def _thread_exits() -> dict:
+    """Per-thread early-exit rule of :meth:`PrunableEncoderMixin.exiting` (by encoder id)."""
+    if not hasattr(_THREAD_UNITS, "exits"):
+        _THREAD_UNITS.exits = {}
+    return _THREAD_UNITS.exits
 
 
 def _thread_units() -> dict:
@@ -381,23 +388,43 @@ class PrunableEncoderMixin:
             return (xs, intermediate_outs), olens, None
         return xs, olens, None
 
-    def depth_outputs(self, embedded: Embedded, ctc=None) -> List[torch.Tensor]:
-        """The output of the first-``N``-layers network for every ``N`` (1..L), from one
-        pass in eval mode: what decoding at ``--prune_depth N`` (first N layers) reads.
+    def iter_depths(self, embedded: Embedded, ctc=None) -> Iterator[Tuple[int, torch.Tensor]]:
+        """``(N, output of the first-N-layers network)`` for N = 1..L, computed lazily in
+        one pass (eval mode): what decoding at ``--prune_depth N`` (first N layers) reads.
+        Stop iterating and the remaining layers never run (early exit).
 
-        Each entry is the running state after block ``N`` through the final LayerNorm;
+        Each output is the running state after block ``N`` through the final LayerNorm;
         self-conditioning is applied only before the next block, as in a pruned model
         (whose top layer is never conditioned).
         """
-        xs, outs = embedded.xs, []
+        xs = embedded.xs
         full = [1.0] * self.units_per_layer
         for i, layer in enumerate(self.encoders):
             xs = self._run_block(layer, xs, embedded.pos_emb, embedded.masks, full, True)
             out = self.after_norm(xs) if self.normalize_before else xs
-            outs.append(out)
+            yield i + 1, out
             if i in self._interctc_blocks and self.interctc_use_conditioning:
                 xs = xs + self.conditioning_layer(ctc.softmax(out))
-        return outs
+
+    def depth_outputs(self, embedded: Embedded, ctc=None) -> List[torch.Tensor]:
+        """Every output of :meth:`iter_depths`, in order."""
+        return [out for _, out in self.iter_depths(embedded, ctc)]
+
+    @contextlib.contextmanager
+    def exiting(self, stop: Callable[[int, torch.Tensor], bool]):
+        """Inside the ``with`` block (this thread only, eval mode), :meth:`forward` runs the
+        layers in order and returns the output of the first layer ``N`` for which
+        ``stop(N, output)`` is true (the top layer if none): confidence-based early exit."""
+        exits = _thread_exits()
+        saved = exits.get(id(self))
+        exits[id(self)] = stop
+        try:
+            yield self
+        finally:
+            if saved is None:
+                exits.pop(id(self), None)
+            else:
+                exits[id(self)] = saved
 
     def forward(
         self,
@@ -419,9 +446,13 @@ class PrunableEncoderMixin:
             ctc: CTC module, needed for ``interctc_use_conditioning``.
             return_all_hs: Also return every running block's raw output.
         """
-        return self.run_units(
-            self.embed_input(xs_pad, ilens, masks), ctc=ctc, return_all_hs=return_all_hs
-        )
+        embedded = self.embed_input(xs_pad, ilens, masks)
+        stop = _thread_exits().get(id(self))
+        if stop is not None and not self.training:
+            for depth, out in self.iter_depths(embedded, ctc):
+                if stop(depth, out) or depth == self.num_layers:  # the top always exits
+                    return out, embedded.lengths, None
+        return self.run_units(embedded, ctc=ctc, return_all_hs=return_all_hs)
 
     def kept_parameter_count(self, units: Optional[Sequence[int]] = None) -> Tuple[int, int]:
         """(parameters that run with ``units`` (default: the kept ones), all parameters)."""

@@ -1,0 +1,159 @@
+"""Measure every depth (and size) of a model on a dev set, for ``--prune_budget``.
+
+Examples::
+
+    python -m espnet_layerprune.bin.calibrate \\
+        --asr_train_config exp/asr/config.yaml \\
+        --asr_model_file exp/asr/valid.loss.ave.pth --data data/dev
+
+writes ``exp/asr/calibration.yaml``: per plan (``--prune_depth N`` for N = 1..L, and
+``--prune_size K`` for the sizes a data-driven supernet was trained with) the dev
+WER/CER of greedy CTC decoding, the parameters that run, the measured FLOPs per
+second of audio and the real-time factor (median of ``--repeats`` interleaved
+passes over ``--timing_utts`` utterances, one thread). The plans are resolved
+exactly as decoding resolves them (prune plan, learned masks, first N). Then::
+
+    python -m espnet_layerprune.bin.asr_inference ... --prune_budget params=3M
+
+An existing table is only replaced with ``--overwrite true``. RTF depends on the
+machine: calibrate on the device that decodes.
+"""
+
+import argparse
+import logging
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import torch
+from espnet2.utils.types import str2bool, str_or_none
+from torch.utils.flop_counter import FlopCounterMode
+
+from espnet_layerprune.apply import resolve_for_model
+from espnet_layerprune.bin.common import (
+    add_log_options,
+    add_model_options,
+    check_model_files,
+    setup_logging,
+)
+from espnet_layerprune.budget import CALIBRATION_FILENAME, Calibration
+from espnet_layerprune.ctc import error_rates, head_for
+from espnet_layerprune.data import load_utterances
+from espnet_layerprune.plan import file_sha256
+from espnet_layerprune.pruning import PruneRequest
+
+log = logging.getLogger(__name__)  # at INFO while the decoder's own (root) logging is quieted
+log.setLevel(logging.INFO)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_model_options(parser)
+    parser.add_argument("--data", required=True, help="Dev data dir (wav.scp and text), e.g. data/dev.")
+    parser.add_argument("--max_utts", type=int, default=None, help="Error rates on the first N utterances.")
+    parser.add_argument("--timing_utts", type=int, default=20,
+                        help="Utterances timed (and FLOP-counted) per plan (>= 1).")
+    parser.add_argument("--repeats", type=int, default=3, help="Interleaved timing passes; the median counts.")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads while timing.")
+    parser.add_argument("--use_prune_plan", type=str2bool, default=True,
+                        help="Resolve depths with prune_plan.yaml next to the model, as decoding does.")
+    parser.add_argument("--output", type=str_or_none, default=None,
+                        help=f"Table path (default: {CALIBRATION_FILENAME} next to the model file, where "
+                        "--prune_budget looks).")
+    parser.add_argument("--overwrite", type=str2bool, default=False, help="Replace an existing table.")
+    add_log_options(parser)
+    return parser
+
+
+def requests_of(model) -> List[Dict[str, int]]:
+    """Every depth, and every trained size of a data-driven supernet."""
+    out = [{"prune_depth": d} for d in range(1, model.encoder.num_layers + 1)]
+    supernet = getattr(model, "supernet", None)
+    if supernet is not None and getattr(supernet, "scored", False):
+        out += [{"prune_size": int(k)} for k in supernet.sizes]
+    return out
+
+
+def running_params(model, units) -> int:
+    """Parameters that run for ``units``: kept encoder units, their CTC head, everything else
+    outside the encoder (front end, normalisation, a decoder) but no unused size head."""
+    encoder = model.encoder
+    kept, enc_total = encoder.kept_parameter_count(units)
+    heads = [model.ctc, *(getattr(model, "size_ctc", None) or [])]
+    head_params = sum(p.numel() for h in heads for p in h.parameters())
+    rest = sum(p.numel() for p in model.parameters()) - enc_total - head_params
+    return kept + rest + sum(p.numel() for p in head_for(model, len(units)).parameters())
+
+
+def calibrate(s2t, utts, timing_utts, repeats: int) -> List[dict]:
+    from espnet_layerprune.bin.asr_inference import best_text
+
+    model = s2t.asr_model
+    refs = [u.text for u in utts]
+    rows = []
+    for request in requests_of(model):
+        kept = resolve_for_model(model, PruneRequest(depth=request.get("prune_depth"), size=request.get("prune_size")),
+                                 s2t.plan)
+        hyps = [best_text(s2t(u.speech, **request)) for u in utts]
+        wer, cer = error_rates(refs, hyps)
+        with FlopCounterMode(display=False) as counter:
+            for u in timing_utts:
+                s2t(u.speech, **request)
+        rows.append({"request": request, "kept_layers": list(kept.layers), "kept_units": len(kept.units),
+                     "dev_wer": round(100 * wer, 2), "dev_cer": round(100 * cer, 2),
+                     "params": running_params(model, kept.units), "flops": counter.get_total_flops()})
+        log.info("%s: dev WER %.2f%%, CER %.2f%%, %d params", request, 100 * wer, 100 * cer, rows[-1]["params"])
+    audio = sum(len(u.speech) for u in timing_utts) / 16000
+    log.info("timing %d plans on %d utterances (%.1f s of audio), %d passes", len(rows), len(timing_utts),
+             audio, repeats)
+    times = {i: [] for i in range(len(rows))}
+    for _ in range(repeats):  # interleaved: each pass times every plan, so drift hits all alike
+        for i, row in enumerate(rows):
+            start = time.perf_counter()
+            for u in timing_utts:
+                s2t(u.speech, **row["request"])
+            times[i].append(time.perf_counter() - start)
+    for i, row in enumerate(rows):
+        row["flops"] = round(row["flops"] / audio)
+        row["rtf"] = round(statistics.median(times[i]) / audio, 5)
+    return rows
+
+
+def main(cmd: Optional[List[str]] = None) -> Path:
+    args = get_parser().parse_args(cmd)
+    setup_logging(args)
+    check_model_files(args)
+    for option in ("timing_utts", "repeats", "threads"):
+        if getattr(args, option) < 1:
+            raise SystemExit(f"error: --{option} must be >= 1, got {getattr(args, option)}")
+    out = Path(args.output or Path(args.asr_model_file).parent / CALIBRATION_FILENAME)
+    if out.exists() and not args.overwrite:
+        raise SystemExit(f"error: {out} exists; pass --overwrite true to replace it")
+    from espnet_layerprune.bin.asr_inference import Speech2Text
+
+    try:
+        utts = load_utterances(args.data, args.max_utts)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
+    torch.set_num_threads(args.threads)
+    s2t = Speech2Text(args.asr_train_config, args.asr_model_file, use_prune_plan=args.use_prune_plan,
+                      ctc_greedy=True, beam_size=1, ctc_weight=1.0, lm_weight=0.0, nbest=1)
+    level = logging.getLogger().level
+    logging.getLogger().setLevel(max(level, logging.WARNING))  # the decoder logs every hypothesis
+    try:
+        rows = calibrate(s2t, utts, utts[: args.timing_utts], args.repeats)
+    finally:
+        logging.getLogger().setLevel(level)
+    table = Calibration(rows, Path(args.asr_model_file).name, file_sha256(args.asr_model_file), str(args.data),
+                        f"{platform.machine()} CPU, {args.threads} thread(s)",
+                        extra={"utterances": len(utts), "timing_utts": min(args.timing_utts, len(utts)),
+                               "decoding": "greedy CTC"})
+    table.save(out, overwrite=args.overwrite)
+    log.info("wrote %s (%d plans)", out, len(rows))
+    return out
+
+
+if __name__ == "__main__":
+    main()

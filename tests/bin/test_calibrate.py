@@ -1,0 +1,81 @@
+"""bin.calibrate measures every depth; --prune_budget then decodes the plan it picks."""
+
+import numpy as np
+import pytest
+import soundfile
+import yaml
+from model_dirs import random_model_dir
+
+from espnet_layerprune.bin import asr_inference, calibrate
+from espnet_layerprune.bin.asr_inference import Speech2Text
+from espnet_layerprune.errors import ConfigError
+
+
+@pytest.fixture
+def calibrated(tmp_path):
+    config, model = random_model_dir(tmp_path, encoder_conf={"interctc_layer_idx": "all"},
+                                     model_conf={"interctc_weight": 0.5})
+    data = tmp_path / "dev"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    wav, text = [], []
+    for i in range(3):
+        soundfile.write(data / f"u{i}.wav", (0.1 * rng.standard_normal(16000)).astype(np.float32), 16000)
+        wav.append(f"u{i} {data / f'u{i}.wav'}")
+        text.append(f"u{i} a b")
+    (data / "wav.scp").write_text("\n".join(wav) + "\n")
+    (data / "text").write_text("\n".join(text) + "\n")
+    argv = ["--asr_train_config", str(config), "--asr_model_file", str(model), "--data", str(data),
+            "--timing_utts", "2", "--repeats", "1"]
+    table = calibrate.main(argv)
+    return config, model, data, table, argv
+
+
+def test_calibration_lists_every_depth_with_error_and_cost(calibrated):
+    config, model, _, table, argv = calibrated
+    assert table == model.parent / "calibration.yaml"
+    plans = yaml.safe_load(table.read_text())["plans"]
+    assert [p["request"] for p in plans] == [{"prune_depth": d} for d in (1, 2, 3)]
+    assert [p["kept_layers"] for p in plans] == [[1], [1, 2], [1, 2, 3]]
+    params = [p["params"] for p in plans]
+    flops = [p["flops"] for p in plans]
+    assert params == sorted(params) and len(set(params)) == 3  # each layer adds parameters and work
+    assert flops == sorted(flops) and len(set(flops)) == 3
+    assert all(p["rtf"] > 0 and 0 <= p["dev_wer"] for p in plans)
+    with pytest.raises(SystemExit, match="--overwrite true"):  # nothing is replaced unasked
+        calibrate.main(argv)
+
+
+def test_budget_decodes_the_most_accurate_plan_that_fits(calibrated, tmp_path):
+    config, model, data, table, _ = calibrated
+    plans = yaml.safe_load(table.read_text())["plans"]
+    limit = plans[1]["params"]  # depths 1 and 2 fit
+    expected = min(plans[:2], key=lambda p: (p["dev_wer"], p["params"]))
+    s2t = Speech2Text(str(config), str(model), prune_budget=f"params={limit}", ctc_greedy=True, beam_size=1,
+                      ctc_weight=1.0)
+    assert list(s2t.pruning.kept_layers) == expected["kept_layers"]
+    out = tmp_path / "decode"
+    asr_inference.main(["--asr_train_config", str(config), "--asr_model_file", str(model),
+                        "--data_path_and_name_and_type", f"{data}/wav.scp,speech,sound", "--output_dir", str(out),
+                        "--ctc_greedy", "true", "--beam_size", "1", "--ctc_weight", "1.0",
+                        "--prune_budget", f"params={limit}"])
+    info = yaml.safe_load((out / "pruning.yaml").read_text())
+    assert info["request"] == {"prune_budget": f"params={limit}"}
+    assert info["budget_choice"]["request"] == expected["request"]
+    assert info["kept_layers"] == expected["kept_layers"]
+
+
+def test_impossible_budget_and_conflicting_flags_fail_before_decoding(calibrated, tmp_path, capsys):
+    config, model, data, _, _ = calibrated
+    out = tmp_path / "decode"
+    base = ["--asr_train_config", str(config), "--asr_model_file", str(model), "--output_dir", str(out),
+            "--data_path_and_name_and_type", f"{data}/wav.scp,speech,sound"]
+    for extra, message in [(["--prune_budget", "params=10"], "no calibrated plan fits --prune_budget params=10"),
+                           (["--prune_budget", "rtf=0.1", "--prune_depth", "2"],
+                            "give only one of --prune_budget, --prune_depth"),
+                           (["--prune_budget", "speed=2"], "keys must be params, flops, rtf")]:
+        with pytest.raises(SystemExit) as exc:
+            asr_inference.main(base + extra)
+        assert message in str(exc.value.code) and not out.exists()
+    with pytest.raises(ConfigError, match="give only one of --prune_budget, --prune_size"):
+        Speech2Text(str(config), str(model), prune_budget="rtf=1", prune_size=2)
