@@ -1,60 +1,79 @@
 #!/usr/bin/env bash
-# Accuracy at every depth, side by side on one corpus (synth_en), one token list, one schedule:
-#   - individually trained models of depths 3L/4, L/2, L/4 (the papers' reference; the plain model
-#     below is the individually trained model of depth L: same config),
-#   - a plain model (no intermediate CTC, no stochastic depth) pruned at run time,
-#   - supernets: stochastic depth + intermediate CTC, Simple-Top-k, Iterative-Zero-Out.
-# Then writes docs/results/accuracy.md (+ .png) and the training cost table.
+# The papers' claims at the main job's operating point (same corpus, tokens, encoder, 6-epoch budget), with
+# seeds: supernets against individually trained models at every depth.
 #
-#   benchmarks/accuracy_by_depth.sh [--max_epoch 8] [--individual_depths "9 6 3"] \
-#       [--methods "supernet simple_top_k iterative_zero_out"]
+#   benchmarks/accuracy_by_depth.sh [--exp_dir exp] [--queue "baseline:0 individual6:0 supernet:1 ..."]
+#   benchmarks/collect_accuracy.py --exp_dir egs2/synth_en/asr1/exp --out docs/results/accuracy.md
+#
+# Queue entries are MODEL:SEED, trained and decoded in that order (most informative first, so a stopped
+# run has the comparisons that matter); re-running skips finished trainings and decodes. Models:
+#   baseline          plain model (no intermediate CTC, no stochastic depth) = the individually trained
+#                     12-layer model, also decoded pruned at run time (depths 12 9 6 3)
+#   individualD       the plain model with D layers (decoded at D)
+#   supernet          interCTC + stochastic depth (conf/train_supernet.yaml; seed 0 IS the main job's model)
+#   simple_top_k, iterative_zero_out            data-driven supernets (decoded at depths and at sizes)
+#   simple_top_k_per_size_ctc                   Simple-Top-k with one CTC head per size
+# Decoding is greedy CTC only (the comparison is of the networks, not of the LM).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 recipe=${repo}/egs2/synth_en/asr1
 cd "${recipe}"
 
-max_epoch=8
-depths="12 9 6 3"             # depths every pruned model is decoded at
-individual_depths="9 6 3"     # depths of the individually trained models (L comes from the plain model)
-methods="supernet simple_top_k iterative_zero_out"
-corpus_dir=.
-exp_dir=exp                   # shares the main job's corpus, token list and supernet (no retraining)
+exp_dir=exp   # the main job's: corpus, token list, stats and the seed-0 supernet are reused
+depths="12 9 6 3"
+queue="baseline:0 individual6:0 supernet:1 baseline:1 individual6:1 individual9:0 individual3:0"
+queue+=" simple_top_k:0 iterative_zero_out:0 simple_top_k:1 iterative_zero_out:1 simple_top_k_per_size_ctc:0"
 . ./path.sh
 . local/parse_options.sh
 
-configs=()
-gen=${exp_dir}/bench_configs; mkdir -p "${gen}"
-for d in ${individual_depths}; do  # individually trained models: the baseline architecture with d layers
-  cfg=${gen}/train_individual_d${d}.yaml
-  ${python} - "${recipe}/conf/train_baseline.yaml" "${cfg}" "${d}" "${max_epoch}" <<'PY'
-import sys, yaml
-conf = yaml.safe_load(open(sys.argv[1]))
-conf["encoder_conf"]["num_blocks"] = int(sys.argv[3])
-conf["max_epoch"] = int(sys.argv[4])
-yaml.safe_dump(conf, open(sys.argv[2], "w"), sort_keys=False)
-PY
-  configs+=("${cfg}:${d}")
-done
-configs+=("conf/train_baseline.yaml:${depths}")
-for m in ${methods}; do
-  case "${m}" in
-    supernet) configs+=("conf/train_supernet.yaml:${depths}") ;;
-    *) [ -f "conf/train_${m}.yaml" ] && configs+=("conf/train_${m}.yaml:${depths}") \
-         || echo "warning: conf/train_${m}.yaml not found, skipping ${m}" >&2 ;;
-  esac
-done
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (accuracy_by_depth) $*"; }
+if [ ! -f data/test/text ] || [ ! -f "${exp_dir}/asr_stats_bpe256/train/speech_shape" ]; then
+  log "no corpus or statistics yet: running the main job's stages 1-3"
+  ./run.sh --stage 1 --stop_stage 3 --exp_dir "${exp_dir}"
+fi
 
-# Corpus, token list and feature statistics once (shared by every model), then train + decode each.
-./run.sh --stage 1 --stop_stage 3 --corpus_dir "${corpus_dir}" --exp_dir "${exp_dir}"
-for entry in "${configs[@]}"; do
-  cfg=${entry%%:*}; ds=${entry#*:}
-  sizes=""  # the data-driven supernets are also decoded at their size categories
+gen=${exp_dir}/bench_configs; mkdir -p "${gen}"
+make_config() {  # make_config BASE OUT SEED [num_blocks] [per_size_ctc]
+  ${python} - "$@" <<'PY'
+import sys, yaml
+base, out, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+conf = yaml.safe_load(open(base))
+conf["seed"] = seed                                  # ESPnet's seed: initialisation and batches
+if (conf.get("model_conf") or {}).get("supernet", {}).get("seed") is not None:
+    conf["model_conf"]["supernet"]["seed"] = seed    # the supernet's own draws
+if len(sys.argv) > 4 and sys.argv[4]:
+    conf["encoder_conf"]["num_blocks"] = int(sys.argv[4])
+if len(sys.argv) > 5 and sys.argv[5] == "true":
+    conf["model_conf"]["per_size_ctc"] = True
+yaml.safe_dump(conf, open(out, "w"), sort_keys=False)
+PY
+}
+
+for entry in ${queue}; do
+  model=${entry%%:*}; seed=${entry#*:}
+  [[ "${seed}" =~ ^[0-9]+$ ]] || { echo "error: queue entry ${entry}: the seed must be an integer" >&2; exit 1; }
+  ds=${depths}; blocks=""; per_size=""
+  case "${model}" in
+    baseline) base=conf/train_baseline.yaml ;;
+    individual[0-9]*) base=conf/train_baseline.yaml; blocks=${model#individual}; ds=${blocks} ;;
+    supernet) base=conf/train_supernet.yaml ;;
+    simple_top_k|iterative_zero_out) base=conf/train_${model}.yaml ;;
+    simple_top_k_per_size_ctc) base=conf/train_simple_top_k.yaml; per_size=true ;;
+    *) echo "error: unknown model '${model}' in --queue (baseline, individualD, supernet, simple_top_k, iterative_zero_out, simple_top_k_per_size_ctc)" >&2; exit 1 ;;
+  esac
+  last=7
+  if [ "${model}" = supernet ] && [ "${seed}" = 0 ]; then
+    cfg=conf/train_supernet.yaml   # the main job's model (seed 0): not trained twice,
+    last=6                         # and its RESULTS.md (with the lexicon decoder) is left as it is
+  else
+    cfg=${gen}/train_${model}_seed${seed}.yaml
+    make_config "${base}" "${cfg}" "${seed}" "${blocks}" "${per_size}"
+  fi
+  sizes=""
   grep -qE "^ *method: *(simple_top_k|iterative_zero_out)" "${cfg}" \
     && sizes=$(${python} -c 'import sys, yaml; print(*yaml.safe_load(open(sys.argv[1]))["model_conf"]["supernet"]["sizes"])' "${cfg}")
-  echo "=== ${cfg} (depths ${ds}${sizes:+; sizes ${sizes}})"
-  ./run.sh --stage 4 --stop_stage 7 --corpus_dir "${corpus_dir}" --exp_dir "${exp_dir}" \
-    --train_config "${cfg}" --prune_depths "${ds}" --prune_sizes "${sizes}"
+  log "=== ${model} seed ${seed}: ${cfg} (depths ${ds}${sizes:+; sizes ${sizes}})"
+  ./run.sh --stage 4 --stop_stage "${last}" --exp_dir "${exp_dir}" --train_config "${cfg}" --word_lm false \
+    --prune_depths "${ds}" --prune_sizes "${sizes}"
 done
-
-${python} "${repo}/benchmarks/collect_accuracy.py" --exp_dir "${exp_dir}" --max_epoch "${max_epoch}" \
-  --out "${repo}/docs/results/accuracy.md"
+log "queue finished; collect with: ${python} ${repo}/benchmarks/collect_accuracy.py --exp_dir ${recipe}/${exp_dir}"
