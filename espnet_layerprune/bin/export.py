@@ -12,8 +12,12 @@ Examples::
         --asr_train_config exp/asr_depth6/config.yaml \\
         --asr_model_file exp/asr_depth6/model.pth ...
 
+    # or one ONNX graph (front end, kept layers, CTC head) for onnxruntime:
+    python -m espnet_layerprune.bin.export ... --format onnx --prune_depth 6 --output_dir exp/asr_depth6_onnx
+
 ``--prune_depth`` keeps the layers decoding keeps at that depth (the prune plan
-next to the model, if any). See :mod:`espnet_layerprune.export` for what is written.
+next to the model, if any). See :mod:`espnet_layerprune.export` and
+:mod:`espnet_layerprune.onnx_export` for what is written.
 """
 
 import argparse
@@ -39,6 +43,9 @@ def get_parser() -> argparse.ArgumentParser:
     add_model_options(parser)
     parser.add_argument("--output_dir", required=True, help="New directory for the exported model.")
     add_prune_options(parser, required=True)
+    parser.add_argument("--format", default="espnet", choices=("espnet", "onnx"),
+                        help="espnet: a stock ESPnet model directory; onnx: model.onnx (waveform to CTC "
+                        "log-posteriors) + tokens.txt, for onnxruntime.")
     parser.add_argument("--overwrite", type=str2bool, default=False,
                         help="Write into a non-empty --output_dir.")
     add_log_options(parser)
@@ -51,6 +58,14 @@ def main(cmd: Optional[List[str]] = None):
     check_prune_args(args)  # fail before loading anything
     check_model_files(args)
     try:
+        if args.format == "onnx":
+            from espnet_layerprune.onnx_export import export_onnx_model
+
+            return export_onnx_model(
+                args.asr_train_config, args.asr_model_file, args.output_dir,
+                depth=args.prune_depth, layers=args.prune_layers, size=args.prune_size,
+                overwrite=args.overwrite, use_prune_plan=args.use_prune_plan,
+            )
         from espnet_layerprune.export import export_pruned_model
 
         return export_pruned_model(
