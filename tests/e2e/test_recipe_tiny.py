@@ -118,3 +118,41 @@ def test_lexicon_decoding_writes_only_words_of_the_training_text(tiny_recipe):
         out = tiny_recipe["exp"] / "decode_decode_ctc_lexicon_valid.loss.best" / "test" / f"depth{depth}"
         assert words(out / "1best_recog" / "text") <= train_words
         assert "lexicon-constrained CTC beam search" in (out / "decode.log").read_text()
+
+
+def test_onnx_export_decodes_real_audio_like_pytorch(tiny_recipe, tmp_path):
+    import numpy as np
+
+    from espnet_layerprune.bin import export
+    from espnet_layerprune.bin.asr_inference import best_text
+    from espnet_layerprune.ctc import head_for
+    from espnet_layerprune.data import load_utterances
+    from espnet_layerprune.onnx_export import OnnxSpeech2Text
+
+    exp, depth = tiny_recipe["exp"], TINY_DEPTHS[-1]
+    config, model = exp / "config.yaml", exp / "valid.loss.best.pth"
+    export.main(["--asr_train_config", str(config), "--asr_model_file", str(model), "--format", "onnx",
+                 "--prune_depth", str(depth), "--output_dir", str(tmp_path / "onnx")])
+    ort = OnnxSpeech2Text(tmp_path / "onnx", threads=1)
+    s2t = Speech2Text(asr_train_config=config, asr_model_file=model, prune_depth=depth, ctc_greedy=True,
+                      beam_size=1, ctc_weight=1.0)
+    for utt in load_utterances(tiny_recipe["data"] / "test", max_utts=5):
+        x = torch.from_numpy(utt.speech)[None]
+        with torch.no_grad():
+            enc, _ = s2t.asr_model.encode(x, torch.tensor([x.size(1)]))
+            enc = enc[0] if isinstance(enc, tuple) else enc
+            expected = head_for(s2t.asr_model, depth).log_softmax(enc)[0].numpy()
+        np.testing.assert_allclose(ort.log_probs(utt.speech), expected, atol=1e-3)
+        assert ort(utt.speech) == best_text(s2t(utt.speech))
+
+
+def test_early_exit_on_real_audio_decodes_what_its_exit_depth_decodes(tiny_recipe):
+    from espnet_layerprune.data import load_utterances
+
+    exp = tiny_recipe["exp"]
+    s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",
+                      prune_depth="auto", exit_threshold=0.5, exit_patience=1, ctc_greedy=True, beam_size=1,
+                      ctc_weight=1.0)
+    for utt in load_utterances(tiny_recipe["data"] / "test", max_utts=5):
+        text = s2t(utt.speech)[0][0]
+        assert text == s2t.decode_all_depths(utt.speech)[s2t.last_exit["layer"]]
