@@ -123,7 +123,11 @@ def main() -> None:
     stock_conf["input_size"] = model.frontend.output_size()
 
     f = flops(model, wavs[0])
-    batches = [wavs[i:i + args.batch_size] for i in range(0, len(wavs), args.batch_size)]
+    # Batches of similar lengths, as ESPnet's sorted batching makes them: unsorted batches of 1-thread
+    # decoding spend most of their time on padding (what made batched decoding look slower than
+    # batch 1 in the 2026-11-22 table).
+    by_length = sorted(wavs, key=len)
+    batches = [by_length[i:i + args.batch_size] for i in range(0, len(by_length), args.batch_size)]
     results = {d: {"greedy_b1": [], "greedy_batched": [], "beam_b1": []} for d in depths}
     beam = build_speech2text(args, beam_size=4)
     with torch.inference_mode():
