@@ -155,7 +155,9 @@ class Speech2Text(stock.Speech2Text):
         self.lexicon_search = None
         if lexicon_lm:
             self.lexicon_search = self._lexicon_search(lexicon_lm, lexicon_lm_weight, lexicon_word_bonus, lexicon_beam)
-        self.exit_log = []  # one entry per early-exit call: {"layer", "confidence"} (None: too short)
+        # Every early-exit call's {"layer", "confidence"} (layer None: too short), when set to a list;
+        # the command line does, for pruning.yaml. Off by default: a long-lived object would grow.
+        self.exit_log: Optional[list] = None
         self._exit_lock = threading.Lock()
         if self.early_exit is not None:
             self._check_early_exit(self.early_exit)
@@ -284,8 +286,9 @@ class Speech2Text(stock.Speech2Text):
             return results
         finally:
             self._call.head = None
-            with self._exit_lock:
-                self.exit_log.append(dict(record))
+            if self.exit_log is not None:
+                with self._exit_lock:
+                    self.exit_log.append(dict(record))
 
     @property
     def last_exit(self) -> Optional[dict]:
@@ -415,6 +418,7 @@ def _decode_with_pruning(prune: dict, output_dir: str):
             if model_tag is not None:
                 kwargs.update(stock.download_pretrained(model_tag))
             speech2text = Speech2Text(**kwargs, **prune)
+            speech2text.exit_log = []  # each utterance's exit layer, for pruning.yaml
             built.append(speech2text)
             started.append(time.perf_counter())
             return speech2text
