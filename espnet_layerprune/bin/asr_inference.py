@@ -115,24 +115,17 @@ class Speech2Text(stock.Speech2Text):
     ):
         if (ctc_greedy or lexicon_lm) and kwargs.get("batch_size", 1) > 1:
             raise ValueError("--ctc_greedy and --lexicon_lm decode one utterance at a time; use --batch_size 1")
+        model_file = kwargs.get("asr_model_file", args[1] if len(args) > 1 else None)
+        self.budget_choice = _budget_choice(prune_budget, model_file, prune_depth, prune_layers, prune_size)
+        if self.budget_choice is not None:
+            prune_depth = self.budget_choice["request"].get("prune_depth")
+            prune_size = self.budget_choice["request"].get("prune_size")
         self.early_exit = _early_exit_policy(prune_depth, exit_threshold, exit_measure, exit_min_depth,
                                              exit_patience)
         if self.early_exit is not None:
             prune_depth = None  # the object keeps every layer; each call stops where it is confident
             if kwargs.get("batch_size", 1) > 1:
                 raise ConfigError("--prune_depth auto decodes one utterance at a time; use --batch_size 1")
-        model_file = kwargs.get("asr_model_file", args[1] if len(args) > 1 else None)
-        self.budget_choice = None
-        if prune_budget is not None:
-            requested = [f"--{o}" for o, v in zip(PRUNE_OPTIONS, (prune_depth, prune_layers, prune_size))
-                         if v is not None]
-            if requested:
-                raise ConfigError(one_of(["--prune_budget", *requested]))
-            if model_file is None:
-                raise ConfigError("--prune_budget needs the model file (its calibration.yaml lies next to it)")
-            self.budget_choice = Calibration.find_for(model_file).choose(parse_budget(prune_budget))
-            prune_depth = self.budget_choice["request"].get("prune_depth")
-            prune_size = self.budget_choice["request"].get("prune_size")
         if model_file is not None:
             check_checkpoint(model_file)  # a clear error instead of ESPnet's loader messages
         super().__init__(*args, **kwargs)
@@ -348,6 +341,18 @@ def best_text(results) -> str:
     return nbest[0][0]
 
 
+def _budget_choice(budget, model_file, depth, layers, size) -> Optional[dict]:
+    """The calibrated plan a ``--prune_budget`` picks (``None`` without a budget), or a clear error."""
+    if budget is None:
+        return None
+    requested = [f"--{o}" for o, v in zip(PRUNE_OPTIONS, (depth, layers, size)) if v is not None]
+    if requested:
+        raise ConfigError(one_of(["--prune_budget", *requested]))
+    if model_file is None:
+        raise ConfigError("--prune_budget needs the model file (its calibration.yaml lies next to it)")
+    return Calibration.find_for(model_file).choose(parse_budget(budget))
+
+
 def _early_exit_policy(prune_depth, threshold, measure, min_depth, patience=0) -> Optional[EarlyExit]:
     """The early-exit policy the options ask for (``None``: a fixed depth), or a clear error."""
     if prune_depth == "auto":
@@ -469,13 +474,7 @@ def _exit_summary(s2t: Speech2Text, text_file: Path) -> dict:
 
 def check_budget_args(args: argparse.Namespace) -> None:
     """A budget that cannot be met (or read) fails before decoding."""
-    if args.prune_budget is None:
-        return
-    given = [f"--{o}" for o in PRUNE_OPTIONS if getattr(args, o, None) is not None]
-    if given:
-        raise ConfigError(one_of(["--prune_budget", *given]))
-    budget = parse_budget(args.prune_budget)
-    Calibration.find_for(args.asr_model_file).choose(budget)
+    _budget_choice(args.prune_budget, args.asr_model_file, args.prune_depth, args.prune_layers, args.prune_size)
 
 
 def check_early_exit_args(args: argparse.Namespace) -> None:

@@ -79,3 +79,5 @@ def test_impossible_budget_and_conflicting_flags_fail_before_decoding(calibrated
         assert message in str(exc.value.code) and not out.exists()
     with pytest.raises(ConfigError, match="give only one of --prune_budget, --prune_size"):
         Speech2Text(str(config), str(model), prune_budget="rtf=1", prune_size=2)
+    with pytest.raises(ConfigError, match="give only one of --prune_budget, --prune_depth"):
+        Speech2Text(str(config), str(model), prune_budget="rtf=1", prune_depth="auto", exit_threshold=0.9)
