@@ -33,10 +33,12 @@ from provenance import REPO, header
 
 
 
-def fixed_batches(data_dir: Path, token_list, num_batches: int, seconds: float):
-    """``num_batches`` batches of about ``seconds`` of audio each, from the start of the train set."""
-    tokenizer = build_tokenizer(token_type="char")
-    converter = TokenIDConverter(token_list=token_list)
+def fixed_batches(data_dir: Path, conf: dict, num_batches: int, seconds: float):
+    """``num_batches`` batches of about ``seconds`` of audio each, from the start of the train set,
+    tokenized as the model's config says (char or BPE; paths relative to the recipe directory)."""
+    token_type = conf.get("token_type", "char")
+    tokenizer = build_tokenizer(token_type=token_type, bpemodel=conf.get("bpemodel") if token_type == "bpe" else None)
+    converter = TokenIDConverter(token_list=conf["token_list"])
     texts = dict(line.split(maxsplit=1) for line in (data_dir / "text").read_text().splitlines())
     batches, current, total = [], [], 0.0
     for line in (data_dir / "wav.scp").read_text().splitlines():
@@ -118,12 +120,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--exp_dir", type=Path, required=True, help="holds the asr_train_* dirs")
     parser.add_argument("--data", type=Path, required=True, help="Kaldi train dir (wav.scp, text)")
-    parser.add_argument("--batch_seconds", type=float, default=14.0,
-                        help="audio per batch (batch_bins 200000 numel is about 14 s on average)")
+    parser.add_argument("--batch_seconds", type=float, default=25.0,
+                        help="audio per batch (the main job's batch_bins 400000 numel is 25 s)")
     parser.add_argument("--num_batches", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--reference", default="train_baseline",
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="config names to time (default: every trained asr_train_* dir)")
+    parser.add_argument("--reference", default="train_baseline_seed0",
                         help="config name of the full-depth individually trained model (the plain model)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "results" / "train_cost.md")
     args = parser.parse_args()
@@ -132,7 +136,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    dirs = sorted(d for d in args.exp_dir.glob("asr_train_*") if (d / "config.yaml").exists() and (d / "train.log").exists())
+    dirs = sorted(d for d in args.exp_dir.glob("asr_train_*") if (d / "config.yaml").exists() and (d / "train.log").exists()
+                  and (args.models is None or re.sub(r"_(bpe\d+|char)$", "", d.name[len("asr_"):]) in args.models))
     if not any(re.sub(r"_(bpe\d+|char)$", "", d.name) == f"asr_{args.reference}" for d in dirs):
         raise SystemExit(f"error: --reference: no trained asr_{args.reference}_<tokens> dir under {args.exp_dir}")
     trainees = []
@@ -141,8 +146,7 @@ def main() -> None:
         trainees.append(first)
         if first.stage1_steps:
             trainees.append(Trainee(d, 2))
-    token_list = trainees[0].conf["token_list"]
-    batches = fixed_batches(args.data, token_list, args.num_batches, args.batch_seconds)
+    batches = fixed_batches(args.data, trainees[0].conf, args.num_batches, args.batch_seconds)
     print(f"{len(trainees)} models x {args.repeats} repeats x {len(batches)} batches", flush=True)
 
     for t in trainees:  # warm-up: allocator and first-call costs out of the measurement
@@ -172,7 +176,7 @@ def write_report(args, trainees, per_update, batches) -> None:
             estimate = updates * stages[1]
         rows[name] = (updates, stages, estimate)
     full = rows[args.reference][2]
-    individual = {n: r for n, r in rows.items() if n == args.reference or n.startswith("train_individual_d")}
+    individual = {n: r for n, r in rows.items() if n == args.reference or n.startswith("train_individual")}
     all_individual = sum(r[2] for r in individual.values())
     audio = sum(float(b["speech_lengths"].sum()) for b in batches) / 16000 / len(batches)
     lines = [
