@@ -32,7 +32,7 @@ import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
 from espnet_layerprune.ctc import error_rates, head_for  # noqa: E402
 from espnet_layerprune.data import load_utterances  # noqa: E402
-from espnet_layerprune.early_exit import MEASURES, EarlyExit, ExitTracker  # noqa: E402
+from espnet_layerprune.early_exit import CONFIDENCE, MEASURES, EarlyExit, ExitTracker  # noqa: E402
 from provenance import header  # noqa: E402
 
 THRESHOLDS = (0.5, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995)
@@ -113,7 +113,9 @@ def main():
     p.add_argument("--test", required=True, help="Kaldi dir: reported.")
     p.add_argument("--min_depth", type=int, default=1)
     p.add_argument("--patience", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--thresholds", type=float, nargs="+", default=THRESHOLDS)
+    p.add_argument("--thresholds", default="fixed",
+                   help="'fixed' (0.5 ... 0.995), 'quantiles' (13 quantiles of each measure's confidences over "
+                   "all layers of the dev set: for models whose confidences sit low), or a list like 0.8,0.9")
     p.add_argument("--verify_utts", type=int, default=30)
     p.add_argument("--timing_utts", type=int, default=60)
     p.add_argument("--out", required=True)
@@ -137,12 +139,13 @@ def main():
     for m, pat in variants:
         verify(args, *data["test"], exits, blank, EarlyExit(0.95, m, args.min_depth, pat))
 
+    grids = threshold_grids(args.thresholds, data["dev"][2], blank)
     rows = {split: {"fixed": [], **{v: [] for v in variants}} for split in data}
     for split, (utts, texts, logps) in data.items():
         for d in range(1, L + 1):
             rows[split]["fixed"].append((None, float(d), wer_of(utts, texts, [d] * len(utts))))
         for m, pat in variants:
-            for t in args.thresholds:
+            for t in grids[m]:
                 layers = exit_layers(logps, EarlyExit(t, m, args.min_depth, pat), exits, blank)
                 rows[split][(m, pat)].append((t, float(layers.mean()), wer_of(utts, texts, layers)))
 
@@ -162,6 +165,19 @@ def main():
     timing_depth = int(round(float(exit_layers(data["test"][2], policy, exits, blank).mean())))
     rtf = time_side_by_side(args, data["test"][0][: args.timing_utts], timing_depth, policy)
     write_report(args, rows, fixed_at, chosen, best, policy, exits, L, rtf, {k: len(v[0]) for k, v in data.items()})
+
+
+def threshold_grids(spec: str, dev_logps, blank: int) -> dict:
+    """Thresholds per measure: a fixed grid, a list, or quantiles of the dev confidences."""
+    if spec == "fixed":
+        return {m: list(THRESHOLDS) for m in MEASURES}
+    if spec != "quantiles":
+        return {m: [float(t) for t in spec.split(",")] for m in MEASURES}
+    grids = {}
+    for m in MEASURES:
+        conf = [CONFIDENCE[m](lp, blank) for layers in dev_logps for lp in layers]
+        grids[m] = sorted({round(float(q), 4) for q in np.quantile(conf, np.linspace(0.05, 0.97, 13))})
+    return grids
 
 
 def _name(variant):
