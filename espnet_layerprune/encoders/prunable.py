@@ -129,6 +129,20 @@ class UnitGates:
 _THREAD_UNITS = threading.local()
 
 
+@contextlib.contextmanager
+def _overriding(table: dict, key, value):
+    """Set ``table[key]`` inside the ``with`` block, then restore what was there (nesting-safe)."""
+    saved = table.get(key)
+    table[key] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            table.pop(key, None)
+        else:
+            table[key] = saved
+
+
 def _thread_exits() -> dict:
     """Per-thread early-exit rule of :meth:`PrunableEncoderMixin.exiting` (by encoder id)."""
     if not hasattr(_THREAD_UNITS, "exits"):
@@ -257,16 +271,8 @@ class PrunableEncoderMixin:
                                      self.units_per_layer)
         else:
             chosen = tuple(range(1, self.num_units + 1))
-        overrides = _thread_units()
-        saved = overrides.get(id(self))
-        overrides[id(self)] = tuple(chosen)
-        try:
+        with _overriding(_thread_units(), id(self), tuple(chosen)):
             yield self
-        finally:
-            if saved is None:
-                overrides.pop(id(self), None)
-            else:
-                overrides[id(self)] = saved
 
     # ------------------------------------------------------------------ forward
     def embed_input(
@@ -415,16 +421,8 @@ class PrunableEncoderMixin:
         """Inside the ``with`` block (this thread only, eval mode), :meth:`forward` runs the
         layers in order and returns the output of the first layer ``N`` for which
         ``stop(N, output)`` is true (the top layer if none): confidence-based early exit."""
-        exits = _thread_exits()
-        saved = exits.get(id(self))
-        exits[id(self)] = stop
-        try:
+        with _overriding(_thread_exits(), id(self), stop):
             yield self
-        finally:
-            if saved is None:
-                exits.pop(id(self), None)
-            else:
-                exits[id(self)] = saved
 
     def forward(
         self,
