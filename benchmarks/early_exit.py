@@ -9,6 +9,13 @@ and outputs that layer's hypothesis. The sweep over T reads these tables instead
 re-decoding; the script checks on ``--verify_utts`` utterances that the real decoder
 (``Speech2Text(prune_depth="auto")``) exits at the same layers with the same text.
 
+Compute is the *frame-weighted* mean of executed layers (sum over utterances of layers x
+frames / frames): an encoder layer costs in proportion to the frames it runs on, so a
+policy that stops short utterances early must not look cheaper than it is. The plain
+per-utterance mean is reported next to it. The learned gate (``--exit_measure learned``)
+is fitted here on the dev tables, as ``bin.calibrate`` fits it; its dev rows are therefore
+in-sample, its test rows are not.
+
 Writes ``--out`` (markdown) and a plot next to it (same name, .png)::
 
     cd egs2/synth_en/asr1
@@ -32,26 +39,24 @@ import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
 from espnet_layerprune.ctc import error_rates, head_for  # noqa: E402
 from espnet_layerprune.data import load_utterances  # noqa: E402
-from espnet_layerprune.early_exit import CONFIDENCE, MEASURES, EarlyExit, ExitTracker  # noqa: E402
+from espnet_layerprune.ctc import word_errors  # noqa: E402
+from espnet_layerprune.early_exit import CONFIDENCE, EarlyExit, ExitTracker  # noqa: E402
+from espnet_layerprune.exit_gate import ExitGate, gate_dataset  # noqa: E402
 from provenance import header  # noqa: E402
 
 THRESHOLDS = (0.5, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995)
+GATE_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # probabilities of the learned gate
+CONFIDENCES = ("max_posterior", "entropy")
 
 
 @torch.no_grad()
 def layer_tables(s2t: Speech2Text, utts):
-    """Per utterance: greedy text at every depth, and the CTC log-posteriors at every depth."""
-    model, encoder = s2t.asr_model, s2t.asr_model.encoder
+    """Per utterance: greedy text and CTC log-posteriors at every depth (one encoder pass)."""
     texts, logps = [], []
     for n, utt in enumerate(utts, 1):
-        texts.append(s2t.decode_all_depths(utt.speech))
-        speech = torch.as_tensor(utt.speech)[None]
-        feats, lens = model._extract_feats(speech, speech.new_full([1], speech.size(1), dtype=torch.long))
-        if model.normalize is not None:
-            feats, lens = model.normalize(feats, lens)
-        outs = encoder.depth_outputs(encoder.embed_input(feats, lens), ctc=model.ctc)
-        logps.append([head_for(model, d * encoder.units_per_layer).log_softmax(o)[0]
-                      for d, o in enumerate(outs, 1)])
+        layers = s2t.depth_posteriors(utt.speech)
+        texts.append({d: s2t.greedy_text(lp) for d, lp in layers.items()})
+        logps.append([layers[d] for d in sorted(layers)])
         if n % 50 == 0:
             logging.info("%d/%d utterances", n, len(utts))
     return texts, logps
@@ -70,11 +75,38 @@ def wer_of(utts, texts, layers) -> float:
     return 100 * error_rates([u.text for u in utts], [t[int(d)] for t, d in zip(texts, layers)])[0]
 
 
+def delta_interval(errors, words, depth: float, layers, draws: int = 2000, seed: int = 0):
+    """95% paired-bootstrap interval (over utterances) of early-exit WER minus the fixed-depth WER
+    interpolated at ``depth``; ``errors``: word errors (utterances x depths 1..L), ``layers``: exit layers."""
+    lo = int(np.clip(np.floor(depth), 1, errors.shape[1]))
+    hi = min(lo + 1, errors.shape[1])
+    w = depth - lo
+    rows = np.arange(len(errors))
+    diff = errors[rows, np.asarray(layers) - 1] - ((1 - w) * errors[:, lo - 1] + w * errors[:, hi - 1])
+    pick = np.random.default_rng(seed).integers(0, len(diff), size=(draws, len(diff)))
+    deltas = 100 * diff[pick].sum(1) / words[pick].sum(1)
+    return tuple(float(x) for x in np.percentile(deltas, [2.5, 97.5]))
+
+
+def mean_depths(logps, layers):
+    """(frame-weighted, per-utterance) mean executed layers."""
+    frames = np.array([lp[0].size(0) for lp in logps], float)
+    layers = np.asarray(layers, float)
+    return float((layers * frames).sum() / frames.sum()), float(layers.mean())
+
+
+def fit_gate_on(utts, texts, logps, blank) -> ExitGate:
+    """The learned gate from the dev tables (what bin.calibrate fits)."""
+    errors = [[word_errors(u.text, t[d])[0] for d in sorted(t)] for u, t in zip(utts, texts)]
+    return ExitGate.fit(*gate_dataset(logps, errors, blank))
+
+
 def verify(args, utts, texts, logps, exits, blank, policy: EarlyExit):
     """The real decoder exits where the tables say, with the same text."""
     s2t = Speech2Text(args.asr_train_config, args.asr_model_file, prune_depth="auto",
                       exit_threshold=policy.threshold, exit_measure=policy.measure, exit_min_depth=policy.min_depth,
-                      exit_patience=policy.patience, ctc_greedy=True, beam_size=1, ctc_weight=1.0, nbest=1)
+                      exit_patience=policy.patience, exit_gate=policy.gate, ctc_greedy=True, beam_size=1,
+                      ctc_weight=1.0, nbest=1)
     n = min(args.verify_utts, len(utts))
     expected = exit_layers(logps[:n], policy, exits, blank)
     for i, utt in enumerate(utts[:n]):
@@ -86,17 +118,18 @@ def verify(args, utts, texts, logps, exits, blank, policy: EarlyExit):
     logging.info("verified %d utterances (%s)", n, policy)
 
 
-def time_side_by_side(args, utts, depth: int, policy: EarlyExit, repeats: int = 3):
-    """Median decode time per utterance: early exit vs fixed depth vs full, interleaved, 1 thread."""
+def time_side_by_side(args, utts, depth: int, policies: dict, repeats: int = 3):
+    """Median decode time per utterance: early-exit policies vs fixed depth vs full, interleaved, 1 thread."""
     common = dict(ctc_greedy=True, beam_size=1, ctc_weight=1.0, nbest=1)
-    ee = Speech2Text(args.asr_train_config, args.asr_model_file, prune_depth="auto", exit_threshold=policy.threshold,
-                     exit_measure=policy.measure, exit_min_depth=policy.min_depth, exit_patience=policy.patience,
-                     **common)
-    fixed = Speech2Text(args.asr_train_config, args.asr_model_file, prune_depth=depth, **common)
-    full = Speech2Text(args.asr_train_config, args.asr_model_file, **common)
-    totals = {"early exit": [], f"depth {depth}": [], "full": []}
+    decoders = {name: Speech2Text(args.asr_train_config, args.asr_model_file, prune_depth="auto",
+                                  exit_threshold=p.threshold, exit_measure=p.measure, exit_min_depth=p.min_depth,
+                                  exit_patience=p.patience, exit_gate=p.gate, **common)
+                for name, p in policies.items()}
+    decoders[f"depth {depth}"] = Speech2Text(args.asr_train_config, args.asr_model_file, prune_depth=depth, **common)
+    decoders["full"] = Speech2Text(args.asr_train_config, args.asr_model_file, **common)
+    totals = {name: [] for name in decoders}
     for _ in range(repeats):
-        for name, s2t in (("early exit", ee), (f"depth {depth}", fixed), ("full", full)):
+        for name, s2t in decoders.items():
             start = time.perf_counter()
             for utt in utts:
                 s2t(utt.speech)
@@ -135,19 +168,29 @@ def main():
     for split in ("dev", "test"):
         utts = load_utterances(getattr(args, split))
         data[split] = (utts, *layer_tables(s2t, utts))
-    variants = [(m, pat) for pat in args.patience for m in MEASURES]
+    variants = [(m, pat) for pat in args.patience for m in CONFIDENCES] + [("learned", 0)]
+    gate = fit_gate_on(*data["dev"], blank)
+    logging.warning("learned gate fitted on dev: %s", gate.weights)
+
+    def policy_of(t, m, pat):
+        return EarlyExit(t, m, args.min_depth, pat, gate if m == "learned" else None)
+
     for m, pat in variants:
-        verify(args, *data["test"], exits, blank, EarlyExit(0.95, m, args.min_depth, pat))
+        verify(args, *data["test"], exits, blank, policy_of(0.95 if m != "learned" else 0.5, m, pat))
 
     grids = threshold_grids(args.thresholds, data["dev"][2], blank)
     rows = {split: {"fixed": [], **{v: [] for v in variants}} for split in data}
     for split, (utts, texts, logps) in data.items():
+        errors = np.array([[word_errors(u.text, t[d])[0] for d in range(1, L + 1)] for u, t in zip(utts, texts)])
+        words = np.array([len(u.text.split()) for u in utts])
         for d in range(1, L + 1):
-            rows[split]["fixed"].append((None, float(d), wer_of(utts, texts, [d] * len(utts))))
+            rows[split]["fixed"].append((None, float(d), wer_of(utts, texts, [d] * len(utts)), float(d), (0.0, 0.0)))
         for m, pat in variants:
             for t in grids[m]:
-                layers = exit_layers(logps, EarlyExit(t, m, args.min_depth, pat), exits, blank)
-                rows[split][(m, pat)].append((t, float(layers.mean()), wer_of(utts, texts, layers)))
+                layers = exit_layers(logps, policy_of(t, m, pat), exits, blank)
+                depth, per_utt = mean_depths(logps, layers)
+                rows[split][(m, pat)].append((t, depth, wer_of(utts, texts, layers), per_utt,
+                                              delta_interval(errors, words, depth, layers)))
 
     def fixed_at(split, depth):  # fixed-depth WER linearly interpolated at a fractional mean depth
         fx = rows[split]["fixed"]
@@ -161,20 +204,23 @@ def main():
         ok = [r for r in rows["dev"][v] if r[2] <= full_dev + 0.5] or [rows["dev"][v][-1]]
         chosen[v] = min(ok, key=lambda r: r[1])
     best = min(variants, key=lambda v: chosen[v][1])
-    policy = EarlyExit(chosen[best][0], best[0], args.min_depth, best[1])
-    timing_depth = int(round(float(exit_layers(data["test"][2], policy, exits, blank).mean())))
-    rtf = time_side_by_side(args, data["test"][0][: args.timing_utts], timing_depth, policy)
+    policy = policy_of(chosen[best][0], *best)
+    timing_depth = int(round(mean_depths(data["test"][2], exit_layers(data["test"][2], policy, exits, blank))[0]))
+    timed = {f"early exit ({_name(best)} {policy.threshold:g})": policy}
+    if best != ("learned", 0):
+        timed[f"early exit (learned {chosen[('learned', 0)][0]:g})"] = policy_of(chosen[("learned", 0)][0], "learned", 0)
+    rtf = time_side_by_side(args, data["test"][0][: args.timing_utts], timing_depth, timed)
     write_report(args, rows, fixed_at, chosen, best, policy, exits, L, rtf, {k: len(v[0]) for k, v in data.items()})
 
 
 def threshold_grids(spec: str, dev_logps, blank: int) -> dict:
     """Thresholds per measure: a fixed grid, a list, or quantiles of the dev confidences."""
+    grids = {"learned": list(GATE_THRESHOLDS)}
     if spec == "fixed":
-        return {m: list(THRESHOLDS) for m in MEASURES}
+        return {**grids, **{m: list(THRESHOLDS) for m in CONFIDENCES}}
     if spec != "quantiles":
-        return {m: [float(t) for t in spec.split(",")] for m in MEASURES}
-    grids = {}
-    for m in MEASURES:
+        return {**grids, **{m: [float(t) for t in spec.split(",")] for m in CONFIDENCES}}
+    for m in CONFIDENCES:
         conf = [CONFIDENCE[m](lp, blank) for layers in dev_logps for lp in layers]
         grids[m] = sorted({round(float(q), 4) for q in np.quantile(conf, np.linspace(0.05, 0.97, 13))})
     return grids
@@ -196,7 +242,7 @@ def write_report(args, rows, fixed_at, chosen, best, policy, exits, L, rtf, size
             ee = sorted(rows[split][v], key=lambda r: r[1])
             ax.plot([r[1] for r in ee], [r[2] for r in ee], f"C{k}-" + "s^vD"[k % 4], ms=4,
                     label=f"early exit, {_name(v)}")
-        ax.set_xlabel("mean executed encoder layers")
+        ax.set_xlabel("mean executed encoder layers, frame-weighted (compute)")
         ax.set_ylabel("WER % (greedy CTC)")
         ax.set_title(f"{split} ({sizes[split]} utterances)")
         ax.set_yscale("log")
@@ -221,32 +267,39 @@ def write_report(args, rows, fixed_at, chosen, best, policy, exits, L, rtf, size
         "| depth | dev WER % | test WER % |",
         "|---:|---:|---:|",
     ]
-    for (_, d, wd), (_, _, wt) in zip(rows["dev"]["fixed"], rows["test"]["fixed"]):
+    for (_, d, wd, *_), (_, _, wt, *_) in zip(rows["dev"]["fixed"], rows["test"]["fixed"]):
         lines.append(f"| {int(d)} | {wd:.2f} | {wt:.2f} |")
     summary = []
     for v in variants:
         lines += ["", f"## Early exit, {_name(v)}", "",
-                  "| threshold | dev mean layers | dev WER % | dev Δ | test mean layers | test WER % | test Δ |",
-                  "|---:|---:|---:|---:|---:|---:|---:|"]
-        for (t, dd, wd), (_, dt, wt) in zip(rows["dev"][v], rows["test"][v]):
+                  "| threshold | dev layers | (per utt.) | dev WER % | dev Δ | test layers | (per utt.) | test WER % "
+                  "| test Δ |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for (t, dd, wd, du, ci_d), (_, dt, wt, tu, ci_t) in zip(rows["dev"][v], rows["test"][v]):
             mark = " (chosen on dev)" if t == chosen[v][0] else ""
-            lines.append(f"| {t:g}{mark} | {dd:.2f} | {wd:.2f} | {wd - fixed_at('dev', dd):+.2f} | "
-                         f"{dt:.2f} | {wt:.2f} | {wt - fixed_at('test', dt):+.2f} |")
+            lines.append(f"| {t:g}{mark} | {dd:.2f} | {du:.2f} | {wd:.2f} | {wd - fixed_at('dev', dd):+.2f} "
+                         f"[{ci_d[0]:+.2f}, {ci_d[1]:+.2f}] | {dt:.2f} | {tu:.2f} | {wt:.2f} | "
+                         f"{wt - fixed_at('test', dt):+.2f} [{ci_t[0]:+.2f}, {ci_t[1]:+.2f}] |")
         for split in ("dev", "test"):
             pts = [r for r in rows[split][v] if r[1] < L - 1e-9]
             below = [r for r in pts if r[2] < fixed_at(split, r[1])]
+            sure = [r for r in pts if r[4][1] < 0]
             span = f"mean depths {min(r[1] for r in pts):.1f}-{max(r[1] for r in pts):.1f}" if pts else "-"
-            summary.append(f"| {_name(v)} | {split} | {len(below)}/{len(pts)} | {span} | "
+            summary.append(f"| {_name(v)} | {split} | {len(below)}/{len(pts)} | {len(sure)}/{len(pts)} | {span} | "
                            f"{min((r[1] for r in pts if r[2] >= fixed_at(split, r[1])), default=float('nan')):.2f} |")
-    lines += ["", "Δ: early-exit WER minus the fixed-depth WER interpolated at the same mean depth "
-              "(negative: early exit is better at equal compute).", "",
+    lines += ["", "Layers: mean executed encoder layers weighted by frames (the compute); per utt.: the plain "
+              "mean over utterances. Δ: early-exit WER minus the fixed-depth WER interpolated at the same "
+              "frame-weighted depth (negative: early exit is better at equal compute), with its 95% paired "
+              "bootstrap interval over utterances (2000 draws).", "",
               "## Summary", "",
-              "| variant | split | points below the fixed-depth curve | over | lowest mean depth of a point not below |",
-              "|---|---|---:|---|---:|", *summary, "",
+              "| variant | split | points below the fixed-depth curve | of which the 95% interval is below 0 | over "
+              "| lowest mean depth of a point not below |",
+              "|---|---|---:|---:|---|---:|", *summary, "",
               f"Chosen on dev (fewest layers within 0.5 WER of the full model): **{_name(best)}, threshold "
               f"{policy.threshold:g}**.",
               "", "## Decode time (side by side, 1 thread, medians of 3 interleaved passes)", "",
-              f"That policy, the fixed depth nearest its mean test depth, and the full model, on the first "
+              f"That policy (and the learned gate at its dev choice), the fixed depth nearest the chosen policy's "
+              "mean test depth, and the full model, on the first "
               f"{args.timing_utts} test utterances (RTF = decode seconds / audio seconds; the exit decision "
               "costs a CTC projection per layer read):", "",
               "| decoder | RTF | vs full |", "|---|---:|---:|"]

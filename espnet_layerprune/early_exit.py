@@ -12,7 +12,9 @@ always exits. Two measures, as in the early-exit ASR literature (Wright et al.
 
 * ``max_posterior``: mean, over the frames whose best token is not blank, of
   that token's posterior (all frames when every frame is blank);
-* ``entropy``: one minus the mean frame entropy divided by ``log(V)``.
+* ``entropy``: one minus the mean frame entropy divided by ``log(V)``;
+* ``learned``: the probability of a gate fitted on dev data
+  (:mod:`espnet_layerprune.exit_gate`) that this layer is already as good as the top.
 
 With ``patience P >= 1`` a layer may exit only if its greedy hypothesis also equals
 those of the P candidate layers before it (patience-based exit, Zhou et al. 2020,
@@ -27,14 +29,14 @@ Examples:
 """
 
 import math
-from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from dataclasses import dataclass, field
+from typing import Any, Iterable, List, Optional
 
 import torch
 
 from espnet_layerprune.errors import ConfigError
 
-MEASURES = ("max_posterior", "entropy")
+MEASURES = ("max_posterior", "entropy", "learned")
 
 
 def max_posterior(logp: torch.Tensor, blank: int = 0) -> float:
@@ -70,16 +72,18 @@ class EarlyExit:
 
     Attributes:
         threshold: Exit once the confidence is at least this (``(0, 1]``).
-        measure: ``max_posterior`` or ``entropy``.
+        measure: ``max_posterior``, ``entropy`` or ``learned``.
         min_depth: Never exit below this layer (1-based).
         patience: Exit only if the greedy hypothesis equals those of the previous
             ``patience`` candidate layers (0: confidence alone).
+        gate: The fitted :class:`~espnet_layerprune.exit_gate.ExitGate` (measure ``learned``).
     """
 
     threshold: float
     measure: str = "max_posterior"
     min_depth: int = 1
     patience: int = 0
+    gate: Optional[Any] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         check_threshold(self.threshold)
@@ -89,6 +93,8 @@ class EarlyExit:
             raise ConfigError(f"--exit_min_depth must be an integer >= 1, got {self.min_depth}")
         if int(self.patience) != self.patience or self.patience < 0:
             raise ConfigError(f"--exit_patience must be an integer >= 0, got {self.patience}")
+        if self.measure == "learned" and self.gate is None:
+            raise ConfigError("--exit_measure learned needs the exit gate fitted by bin.calibrate (exit_gate.yaml)")
 
     def check(self, num_layers: int, exits: Iterable[int]) -> None:
         """Fail unless this policy can run on an encoder of ``num_layers`` layers
@@ -104,7 +110,10 @@ class EarlyExit:
                               f"got {self.min_depth}")
 
     def confidence(self, logp: torch.Tensor, blank: int = 0) -> float:
-        """Confidence of one utterance's ``(T, V)`` log-posteriors."""
+        """Confidence of one utterance's ``(T, V)`` log-posteriors (not ``learned``:
+        the gate reads the layers before too, through :class:`ExitTracker`)."""
+        if self.measure == "learned":
+            raise ValueError("the learned gate's confidence needs the layers before: use ExitTracker")
         return CONFIDENCE[self.measure](logp, blank)
 
 
@@ -133,9 +142,16 @@ class ExitTracker:
         self.history: List[List[int]] = []
         self.layer: Optional[int] = None
         self.confidence: Optional[float] = None
+        self.features = None
+        if policy.measure == "learned":  # the gate's features chain over every candidate layer
+            from espnet_layerprune.exit_gate import GateFeatures
+
+            self.features = GateFeatures(max(self.exits), blank)
 
     def needs(self, layer: int) -> bool:
         """Whether layer ``layer``'s log-posteriors are read (else pass ``None``)."""
+        if self.features is not None:
+            return layer in self.exits
         return layer in self.exits and layer >= self.policy.min_depth - self.policy.patience
 
     def update(self, layer: int, logp: Optional[torch.Tensor]) -> bool:
@@ -143,11 +159,15 @@ class ExitTracker:
         if not self.needs(layer):
             return False
         p = self.policy
+        ids = greedy_ids(logp, self.blank) if p.patience or self.features is not None else None
         if p.patience:
-            self.history.append(greedy_ids(logp, self.blank))
+            self.history.append(ids)
+        if self.features is not None:
+            confidence = p.gate.probability(self.features.update(layer, logp, ids))
         if layer < p.min_depth:
             return False
-        self.layer, self.confidence = layer, p.confidence(logp, self.blank)
+        self.layer = layer
+        self.confidence = confidence if self.features is not None else p.confidence(logp, self.blank)
         recent = self.history[-(p.patience + 1):]
         stable = not p.patience or (len(recent) == p.patience + 1 and all(h == recent[-1] for h in recent))
         return self.confidence >= p.threshold and stable

@@ -21,6 +21,7 @@ In asr.sh: ``--inference_args "--prune_depth 6"``.
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import sys
 import threading
@@ -41,6 +42,7 @@ from espnet_layerprune.apply import prune_model, resolve_for_model
 from espnet_layerprune.ctc import best_path, head_for
 from espnet_layerprune.ctc_beam import LexiconBeamSearch, lexicon_from_tokenizer
 from espnet_layerprune.early_exit import MEASURES, EarlyExit, ExitTracker, check_threshold
+from espnet_layerprune.exit_gate import ExitGate
 from espnet_layerprune.budget import Calibration, parse_budget
 from espnet_layerprune.errors import ConfigError, one_of
 from espnet_layerprune.ngram import NgramLM
@@ -62,7 +64,7 @@ from espnet_layerprune.plan import PrunePlan
 from espnet_layerprune.pruning import PRUNE_OPTIONS, PruneRequest
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
-EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience")
+EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience", "exit_gate")
 SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy") + LEXICON_OPTIONS + EXIT_OPTIONS
 
 
@@ -87,7 +89,10 @@ class Speech2Text(stock.Speech2Text):
             search; for CTC-only models, O(T) instead of the prefix search.
         exit_threshold: Early exit (``prune_depth="auto"``): stop at the first layer
             whose confidence is at least this, in (0, 1].
-        exit_measure: ``max_posterior`` or ``entropy`` (:mod:`..early_exit`).
+        exit_measure: ``max_posterior``, ``entropy`` or ``learned`` (the gate in
+            ``exit_gate.yaml`` next to the model, from ``bin.calibrate``; :mod:`..exit_gate`).
+        exit_gate: Path of the gate for ``learned`` (default: ``exit_gate.yaml`` next to
+            the model file), or a fitted ``ExitGate``.
         exit_min_depth: Never exit below this layer.
         exit_patience: Also require the greedy hypothesis to be unchanged over this
             many previous layers.
@@ -111,6 +116,7 @@ class Speech2Text(stock.Speech2Text):
         exit_measure: str = "max_posterior",
         exit_min_depth: int = 1,
         exit_patience: int = 0,
+        exit_gate=None,
         **kwargs,
     ):
         if (ctc_greedy or lexicon_lm) and kwargs.get("batch_size", 1) > 1:
@@ -121,7 +127,7 @@ class Speech2Text(stock.Speech2Text):
             prune_depth = self.budget_choice["request"].get("prune_depth")
             prune_size = self.budget_choice["request"].get("prune_size")
         self.early_exit = _early_exit_policy(prune_depth, exit_threshold, exit_measure, exit_min_depth,
-                                             exit_patience)
+                                             exit_patience, model_file, exit_gate)
         if self.early_exit is not None:
             prune_depth = None  # the object keeps every layer; each call stops where it is confident
             if kwargs.get("batch_size", 1) > 1:
@@ -245,7 +251,7 @@ class Speech2Text(stock.Speech2Text):
                 self._check_early_exit(base)
             if exit_threshold is None:
                 return base
-            return EarlyExit(check_threshold(exit_threshold), base.measure, base.min_depth, base.patience)
+            return dataclasses.replace(base, threshold=check_threshold(exit_threshold))
         if exit_threshold is not None:
             raise ConfigError("exit_threshold needs prune_depth='auto' (early exit)")
         return None
@@ -288,10 +294,15 @@ class Speech2Text(stock.Speech2Text):
         """``{"layer", "confidence"}`` of this thread's last early-exit call."""
         return getattr(self._call, "exit", None)
 
-    @torch.no_grad()
     def decode_all_depths(self, speech) -> Dict[int, str]:
         """Greedy CTC text at every depth 1..L (the first N layers, each read by its own
         CTC head) from ONE encoder pass: ``{1: "...", 2: "...", ..., L: "..."}``."""
+        return {depth: self.greedy_text(logp) for depth, logp in self.depth_posteriors(speech).items()}
+
+    @torch.no_grad()
+    def depth_posteriors(self, speech) -> Dict[int, torch.Tensor]:
+        """CTC log-posteriors ``(T, V)`` of the first-N-layers network for every N, from ONE
+        encoder pass (each depth read by its own CTC head)."""
         model = self.asr_model
         if len(speech) < self.min_samples:
             raise TooShortUttError(f"has {len(speech)} samples; decoding needs at least {self.min_samples}",
@@ -305,13 +316,14 @@ class Speech2Text(stock.Speech2Text):
             feats, feats_lengths = model.preencoder(feats, feats_lengths)
         encoder = model.encoder
         outputs = encoder.depth_outputs(encoder.embed_input(feats, feats_lengths), ctc=model.ctc)
-        texts = {}
-        for depth, out in enumerate(outputs, start=1):
-            logp = head_for(model, depth * encoder.units_per_layer).log_softmax(out)
-            (ids,) = best_path(logp, torch.tensor([out.size(1)]), model.blank_id)
-            tokens = self.converter.ids2tokens(ids)
-            texts[depth] = self.tokenizer.tokens2text(tokens) if self.tokenizer is not None else "".join(tokens)
-        return texts
+        return {depth: head_for(model, depth * encoder.units_per_layer).log_softmax(out)[0]
+                for depth, out in enumerate(outputs, start=1)}
+
+    def greedy_text(self, logp: torch.Tensor) -> str:
+        """Best-path text of one utterance's ``(T, V)`` log-posteriors."""
+        (ids,) = best_path(logp[None], torch.tensor([logp.size(0)]), self.asr_model.blank_id)
+        tokens = self.converter.ids2tokens(ids)
+        return self.tokenizer.tokens2text(tokens) if self.tokenizer is not None else "".join(tokens)
 
     def _head(self):
         return getattr(self._call, "head", None) or self.ctc_head
@@ -353,12 +365,18 @@ def _budget_choice(budget, model_file, depth, layers, size) -> Optional[dict]:
     return Calibration.find_for(model_file).choose(parse_budget(budget))
 
 
-def _early_exit_policy(prune_depth, threshold, measure, min_depth, patience=0) -> Optional[EarlyExit]:
+def _early_exit_policy(prune_depth, threshold, measure, min_depth, patience=0,
+                       model_file=None, gate_path=None) -> Optional[EarlyExit]:
     """The early-exit policy the options ask for (``None``: a fixed depth), or a clear error."""
     if prune_depth == "auto":
         if threshold is None:
             raise ConfigError("--prune_depth auto needs --exit_threshold T, a confidence in (0, 1]")
-        return EarlyExit(threshold, measure, min_depth, patience)
+        gate = None
+        if measure == "learned":
+            if model_file is None and gate_path is None:
+                raise ConfigError("--exit_measure learned needs the model file (exit_gate.yaml lies next to it)")
+            gate = ExitGate.find_for(model_file, gate_path)
+        return EarlyExit(threshold, measure, min_depth, patience, gate)
     if threshold is not None:
         raise ConfigError("--exit_threshold needs --prune_depth auto (early exit)")
     return None
@@ -400,7 +418,10 @@ def get_parser() -> argparse.ArgumentParser:
                        help="Stop at the first layer whose CTC confidence is at least T, in (0, 1].")
     group.add_argument("--exit_measure", default="max_posterior", choices=MEASURES,
                        help="Confidence of a layer's CTC posteriors: mean max posterior over non-blank "
-                       "frames, or 1 - normalised frame entropy.")
+                       "frames, 1 - normalised frame entropy, or the probability of the exit gate fitted on "
+                       "dev by bin.calibrate (exit_gate.yaml next to the model).")
+    group.add_argument("--exit_gate", type=str_or_none, default=None,
+                       help="Exit gate for --exit_measure learned (default: exit_gate.yaml next to the model).")
     group.add_argument("--exit_min_depth", type=int, default=1, help="Never exit below this layer (>= 1).")
     group.add_argument("--exit_patience", type=int, default=0,
                        help="Exit only when the greedy hypothesis is also unchanged over the previous P "
@@ -480,7 +501,7 @@ def check_budget_args(args: argparse.Namespace) -> None:
 def check_early_exit_args(args: argparse.Namespace) -> None:
     """Early-exit options that cannot work fail before the model is loaded."""
     policy = _early_exit_policy(args.prune_depth, args.exit_threshold, args.exit_measure, args.exit_min_depth,
-                                args.exit_patience)
+                                args.exit_patience, args.asr_model_file, args.exit_gate)
     if policy is None or not args.asr_train_config:
         return
     if args.batch_size > 1:

@@ -15,8 +15,11 @@ exactly as decoding resolves them (prune plan, learned masks, first N). Then::
 
     python -m espnet_layerprune.bin.asr_inference ... --prune_budget params=3M
 
-An existing table is only replaced with ``--overwrite true``. RTF depends on the
-machine: calibrate on the device that decodes.
+For a model with intermediate CTC outputs it also fits the early-exit gate on the
+same utterances and writes ``exit_gate.yaml`` next to the table
+(``--exit_measure learned``, :mod:`espnet_layerprune.exit_gate`; ``--exit_gate false``
+skips it). An existing table or gate is only replaced with ``--overwrite true``. RTF
+depends on the machine: calibrate on the device that decodes.
 """
 
 import argparse
@@ -41,6 +44,7 @@ from espnet_layerprune.bin.common import (
 from espnet_layerprune.budget import CALIBRATION_FILENAME, Calibration
 from espnet_layerprune.ctc import error_rates, head_for
 from espnet_layerprune.data import load_utterances
+from espnet_layerprune.exit_gate import GATE_FILENAME, fit_gate
 from espnet_layerprune.plan import file_sha256
 from espnet_layerprune.pruning import PruneRequest
 
@@ -62,7 +66,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=str_or_none, default=None,
                         help=f"Table path (default: {CALIBRATION_FILENAME} next to the model file, where "
                         "--prune_budget looks).")
-    parser.add_argument("--overwrite", type=str2bool, default=False, help="Replace an existing table.")
+    parser.add_argument("--exit_gate", type=str2bool, default=True,
+                        help="Also fit the early-exit gate (exit_gate.yaml next to the table) when the model "
+                        "has intermediate CTC outputs.")
+    parser.add_argument("--overwrite", type=str2bool, default=False, help="Replace an existing table and gate.")
     add_log_options(parser)
     return parser
 
@@ -129,8 +136,10 @@ def main(cmd: Optional[List[str]] = None) -> Path:
         if getattr(args, option) < 1:
             raise SystemExit(f"error: --{option} must be >= 1, got {getattr(args, option)}")
     out = Path(args.output or Path(args.asr_model_file).parent / CALIBRATION_FILENAME)
-    if out.exists() and not args.overwrite:
-        raise SystemExit(f"error: {out} exists; pass --overwrite true to replace it")
+    gate_out = out.parent / GATE_FILENAME
+    for path in (out, gate_out) if args.exit_gate else (out,):
+        if path.exists() and not args.overwrite:
+            raise SystemExit(f"error: {path} exists; pass --overwrite true to replace it")
     from espnet_layerprune.bin.asr_inference import Speech2Text
 
     try:
@@ -142,8 +151,13 @@ def main(cmd: Optional[List[str]] = None) -> Path:
                       ctc_greedy=True, beam_size=1, ctc_weight=1.0, lm_weight=0.0, nbest=1)
     level = logging.getLogger().level
     logging.getLogger().setLevel(max(level, logging.WARNING))  # the decoder logs every hypothesis
+    gate = None
     try:
         rows = calibrate(s2t, utts, utts[: args.timing_utts], args.repeats)
+        encoder = s2t.asr_model.encoder
+        if args.exit_gate and [i for i in getattr(encoder, "interctc_layer_idx", []) if i < encoder.num_layers]:
+            log.info("fitting the early-exit gate on %d utterances", len(utts))
+            gate = fit_gate(s2t, utts)
     finally:
         logging.getLogger().setLevel(level)
     table = Calibration(rows, Path(args.asr_model_file).name, file_sha256(args.asr_model_file), str(args.data),
@@ -152,6 +166,12 @@ def main(cmd: Optional[List[str]] = None) -> Path:
                                "decoding": "greedy CTC"})
     table.save(out, overwrite=args.overwrite)
     log.info("wrote %s (%d plans)", out, len(rows))
+    if gate is not None:
+        gate.model_sha256 = table.model_sha256
+        gate.info = {"model_file": table.model_file, "data": str(args.data), **gate.info}
+        gate.save(gate_out, overwrite=args.overwrite)
+        log.info("wrote %s (training accuracy %.3f; decode with --prune_depth auto --exit_measure learned "
+                 "--exit_threshold T)", gate_out, gate.info["train_accuracy"])
     return out
 
 

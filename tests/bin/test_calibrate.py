@@ -81,3 +81,25 @@ def test_impossible_budget_and_conflicting_flags_fail_before_decoding(calibrated
         Speech2Text(str(config), str(model), prune_budget="rtf=1", prune_size=2)
     with pytest.raises(ConfigError, match="give only one of --prune_budget, --prune_depth"):
         Speech2Text(str(config), str(model), prune_budget="rtf=1", prune_depth="auto", exit_threshold=0.9)
+
+
+def test_calibration_fits_the_exit_gate_that_learned_early_exit_decodes_with(calibrated, tmp_path):
+    config, model, data, _, argv = calibrated
+    gate = yaml.safe_load((model.parent / "exit_gate.yaml").read_text())
+    assert gate["utterances"] == 3 and gate["samples"] == 9 and len(gate["weights"]) == len(gate["features"])
+    s2t = Speech2Text(str(config), str(model), prune_depth="auto", exit_measure="learned", exit_threshold=1e-6,
+                      exit_min_depth=2, ctc_greedy=True, beam_size=1, ctc_weight=1.0)
+    speech = soundfile.read(data / "u0.wav")[0].astype(np.float32)
+    text = s2t(speech)[0][0]
+    assert s2t.last_exit["layer"] == 2 and text == s2t.decode_all_depths(speech)[2]
+    out = tmp_path / "decode"
+    asr_inference.main(["--asr_train_config", str(config), "--asr_model_file", str(model),
+                        "--data_path_and_name_and_type", f"{data}/wav.scp,speech,sound", "--output_dir", str(out),
+                        "--ctc_greedy", "true", "--beam_size", "1", "--ctc_weight", "1.0",
+                        "--prune_depth", "auto", "--exit_measure", "learned", "--exit_threshold", "1.0"])
+    info = yaml.safe_load((out / "pruning.yaml").read_text())["early_exit"]
+    assert info["measure"] == "learned" and info["mean_exit_layer"] == 3  # probability 1.0: only the top
+    (model.parent / "calibration.yaml").unlink()
+    with pytest.raises(SystemExit, match="exit_gate.yaml exists; pass --overwrite true"):
+        calibrate.main(argv)  # the gate is not replaced unasked either
+    calibrate.main(argv + ["--exit_gate", "false"])

@@ -131,6 +131,8 @@ def test_command_line_writes_each_utterances_exit_layer(tmp_path, model_dir):
     (["--exit_threshold", "0.9"], r"--exit_threshold needs --prune_depth auto"),
     (["--prune_depth", "auto", "--exit_threshold", "0.9", "--batch_size", "2"], r"one utterance at a time"),
     (["--prune_depth", "deep"], r"--prune_depth must be an integer >= 1 .* or 'auto'"),
+    (["--prune_depth", "auto", "--exit_threshold", "0.5", "--exit_measure", "learned"],
+     r"--exit_measure learned needs .*exit_gate.yaml: fit it first with python -m espnet_layerprune.bin.calibrate"),
 ])
 def test_bad_early_exit_options_fail_before_decoding(tmp_path, model_dir, capsys, extra, message):
     config, model = model_dir
