@@ -159,7 +159,7 @@ class ExitTracker:
         if not self.needs(layer):
             return False
         p = self.policy
-        ids = greedy_ids(logp, self.blank) if p.patience or self.features is not None else None
+        ids = greedy_ids(logp, self.blank) if p.patience else None
         if p.patience:
             self.history.append(ids)
         if self.features is not None:

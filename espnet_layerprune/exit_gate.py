@@ -27,6 +27,7 @@ stop short utterances early, which lowers the *per-utterance* mean depth but
 hardly the compute (chosen by cross-validation on dev with frame-weighted depth).
 """
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,14 @@ FEATURES = ("max_posterior", "entropy", "low_posterior", "change", "change_befor
             "entropy_gain", "depth_fraction", "blank_fraction", "token_rate")
 
 
+def _quantile(x: np.ndarray, q: float) -> float:
+    """``np.quantile(x, q)`` (linear interpolation), several times faster on short vectors."""
+    x = np.sort(x)
+    pos = q * (len(x) - 1)
+    lo = int(pos)
+    return float(x[lo] + (x[min(lo + 1, len(x) - 1)] - x[lo]) * (pos - lo))
+
+
 class GateFeatures:
     """Features of one utterance's layers, fed in order (every candidate layer)."""
 
@@ -53,22 +62,31 @@ class GateFeatures:
         self.prev_ids: Optional[List[int]] = None
         self.prev_change = self.prev_mp = self.prev_ent = 0.0
 
-    def update(self, layer: int, logp: torch.Tensor, ids: List[int]) -> List[float]:
-        """Features of layer ``layer`` from its ``(T, V)`` log-posteriors and greedy ids."""
-        from espnet_layerprune.early_exit import entropy_confidence, max_posterior
+    def update(self, layer: int, logp: torch.Tensor, ids: Optional[List[int]] = None) -> List[float]:
+        """Features of layer ``layer`` from its ``(T, V)`` log-posteriors (and greedy ids, if known).
 
-        logp = logp.detach().float()
-        best, frame_ids = logp.max(-1)
+        Runs after every layer of every utterance, so it works on numpy vectors of length T
+        (one torch op for the entropy): about 0.1 ms, against several for a layer.
+        """
+        lp = logp.detach().float().cpu().numpy()
+        frame_ids = lp.argmax(-1) if lp.size else np.zeros(0, int)
+        best = lp[np.arange(len(frame_ids)), frame_ids]
+        if ids is None:
+            runs = frame_ids[np.r_[True, frame_ids[1:] != frame_ids[:-1]]] if len(frame_ids) else frame_ids
+            ids = runs[runs != self.blank].tolist()
+        p_best = np.exp(best)
         spoken = frame_ids != self.blank
-        low = float(torch.quantile(best[spoken].exp(), 0.1)) if bool(spoken.any()) else 1.0
-        mp, ent = max_posterior(logp, self.blank), entropy_confidence(logp, self.blank)
+        chosen = p_best[spoken] if spoken.any() else p_best
+        mp = float(chosen.mean()) if len(chosen) else 1.0
+        low = _quantile(p_best[spoken], 0.1) if spoken.any() else 1.0
+        ent = 1.0 - float(-(np.exp(lp) * lp).sum(-1).mean()) / math.log(lp.shape[-1]) if lp.size else 1.0
         if self.prev_ids is None:
             change = 1.0
         else:
             change = editdistance.eval(self.prev_ids, ids) / max(len(self.prev_ids), 1) if self.prev_ids else 1.0
-        frames = max(logp.size(0), 1)
+        frames = max(len(frame_ids), 1)
         out = [mp, ent, low, change, self.prev_change, mp - self.prev_mp, ent - self.prev_ent,
-               layer / self.num_layers, 1.0 - float(spoken.float().mean()) if logp.numel() else 1.0,
+               layer / self.num_layers, 1.0 - float(spoken.mean()) if len(frame_ids) else 1.0,
                10.0 * len(ids) / frames]
         self.prev_ids, self.prev_change, self.prev_mp, self.prev_ent = ids, change, mp, ent
         return out
