@@ -82,7 +82,7 @@ class Trainee:
         self.optim = torch.optim.Adam(self.model.parameters(), lr=1e-4)
         self.grad_clip = float(conf.get("grad_clip", 5.0))
         self.supernet = getattr(self.model, "supernet", None)
-        self.stage1_steps = int(self.supernet.stage1_steps) if self.supernet is not None and self.supernet.scored else 0
+        self.stage1_steps = int(self.supernet.config.stage1_steps) if self.supernet is not None and self.supernet.scored else 0
         self.updates = logged_updates(asr_dir / "train.log")
         self._position()
 
@@ -93,14 +93,14 @@ class Trainee:
         sn = self.supernet
         step = self.stage1_steps // 2 if self.stage == 1 else self.stage1_steps + 50
         with torch.no_grad():
-            sn.num_forwards.fill_(step * sn.accum_grad)
+            sn.num_forwards.fill_(step * sn.config.accum_grad)
             sn.frozen.fill_(0.0)
             sn.resets_done.zero_()
         if self.stage == 2:  # freeze the masks as training would at the first stage-2 update
             self.model.eval()
-            sn.num_forwards.fill_(self.stage1_steps * sn.accum_grad)
+            sn.num_forwards.fill_(self.stage1_steps * sn.config.accum_grad)
             sn.start_train_step()
-            sn.num_forwards.fill_(step * sn.accum_grad)
+            sn.num_forwards.fill_(step * sn.config.accum_grad)
             self.model.train()
 
     @property
