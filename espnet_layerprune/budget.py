@@ -25,7 +25,6 @@ Examples:
 """
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -33,7 +32,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from espnet_layerprune.errors import ConfigError, did_you_mean
-from espnet_layerprune.plan import _plain, file_sha256
+from espnet_layerprune.plan import _plain, file_sha256, save_yaml
 
 CALIBRATION_FILENAME = "calibration.yaml"
 BUDGET_KEYS = ("params", "flops", "rtf")
@@ -101,16 +100,9 @@ class Calibration:
     extra: Dict[str, Any] = field(default_factory=dict)
 
     def save(self, path, overwrite: bool = False) -> Path:
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass --overwrite true to replace it")
-        tmp = path.with_suffix(".tmp")
         body = {"model_file": self.model_file, "model_sha256": self.model_sha256, "data": self.data,
                 "machine": self.machine, **self.extra, "plans": _plain(self.plans)}
-        with open(tmp, "w") as f:
-            yaml.safe_dump(body, f, sort_keys=False, default_flow_style=None)
-        os.replace(tmp, path)
-        return path
+        return save_yaml(path, body, overwrite)
 
     @classmethod
     def load(cls, path) -> "Calibration":

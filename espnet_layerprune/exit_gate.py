@@ -28,7 +28,6 @@ hardly the compute (chosen by cross-validation on dev with frame-weighted depth)
 """
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -39,7 +38,7 @@ import torch
 import yaml
 
 from espnet_layerprune.errors import ConfigError
-from espnet_layerprune.plan import file_sha256
+from espnet_layerprune.plan import file_sha256, save_yaml
 
 GATE_FILENAME = "exit_gate.yaml"
 FEATURES = ("max_posterior", "entropy", "low_posterior", "change", "change_before", "max_posterior_gain",
@@ -137,17 +136,10 @@ class ExitGate:
         return cls(w.detach().tolist(), float(b.detach()), mean.tolist(), std.tolist(), **kwargs)
 
     def save(self, path, overwrite: bool = False) -> Path:
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass --overwrite true to replace it")
         body = {"model_sha256": self.model_sha256, **(self.info or {}), "features": list(FEATURES),
                 "weights": [round(v, 6) for v in self.weights], "bias": round(self.bias, 6),
                 "mean": [round(v, 6) for v in self.mean], "std": [round(v, 6) for v in self.std]}
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            yaml.safe_dump(body, f, sort_keys=False, default_flow_style=None)
-        os.replace(tmp, path)
-        return path
+        return save_yaml(path, body, overwrite)
 
     @classmethod
     def load(cls, path) -> "ExitGate":

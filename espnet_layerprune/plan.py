@@ -104,17 +104,7 @@ class PrunePlan:
 
     def save(self, path, overwrite: bool = False) -> Path:
         """Write the plan; refuses to replace an existing file unless asked."""
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(
-                f"{path} exists; pass --overwrite true to replace it"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            yaml.safe_dump(self.to_dict(), f, sort_keys=False, default_flow_style=None)
-        os.replace(tmp, path)  # atomic: a crash never leaves half a plan
-        return path
+        return save_yaml(path, self.to_dict(), overwrite)
 
     @classmethod
     def load(cls, path) -> "PrunePlan":
@@ -165,6 +155,20 @@ class PrunePlan:
                 "this checkpoint, or decode without the plan (--use_prune_plan false)"
             )
         return plan
+
+
+def save_yaml(path, body, overwrite: bool = False) -> Path:
+    """Write ``body`` as YAML, atomically (a crash never leaves half a file); refuses to
+    replace an existing file unless ``overwrite``."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite true to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
+        yaml.safe_dump(body, f, sort_keys=False, default_flow_style=None)
+    os.replace(tmp, path)
+    return path
 
 
 def file_sha256(path) -> str:
