@@ -57,6 +57,35 @@ def test_train_step_cost_reports_every_trained_model(tiny_recipe, tmp_path):
          str(tiny_recipe["data"] / "train"), "--reference", "train_tiny", "--batch_seconds", "4",
          "--num_batches", "1", "--repeats", "1", "--out", str(out))
     rows = _table(out.read_text())
-    assert rows[0][0] == "model" and rows[1][0] == "train_tiny"
-    assert int(rows[1][1]) > 0                      # updates read from the training log
-    assert float(rows[1][2]) > 0 and rows[1][5] == "1.00"  # the reference against itself
+    assert rows[0][:3] == ["model", "GFLOP / update", "s / update fp32"] and rows[1][0] == "train_tiny"
+    assert float(rows[1][1]) > 0 and float(rows[1][2]) > 0       # FLOPs counted, update timed
+    cost = rows[rows.index(next(r for r in rows if r[0] == "model" and "updates" in r)) + 1]
+    assert cost[0] == "train_tiny" and int(cost[1]) > 0          # updates read from the training log
+    assert cost[5] == "1.00"                                     # the reference against itself
+
+
+def test_train_step_cost_times_configs_in_both_precisions(tiny_recipe, tmp_path):
+    out = tmp_path / "step.md"
+    token_list = tiny_recipe["data"] / "token_list" / "char" / "tokens.txt"
+    _run("train_step_cost.py", "--configs", str(tiny_recipe["exp"] / "config.yaml"), "--token_list", str(token_list),
+         "--data", str(tiny_recipe["data"] / "train"), "--batch_seconds", "4", "--num_batches", "1",
+         "--repeats", "1", "--precisions", "fp32", "bf16", "--out", str(out))
+    rows = _table(out.read_text())
+    assert rows[0] == ["model", "GFLOP / update", "s / update fp32", "s / update bf16", "bf16 speed-up",
+                       "GFLOP/s fp32 (% of peak)", "GFLOP/s bf16 (% of peak)"]
+    assert rows[1][0] == "config" and rows[1][4].endswith("x")
+    assert "peak: a 1024x1024 matrix product" in out.read_text()
+
+
+def test_profile_train_step_splits_a_real_update(tiny_recipe, tmp_path):
+    from tiny_recipe import TINY_CONFIG, train_argv
+
+    out = tmp_path / "profile.md"
+    _run("profile_train_step.py", "--updates", "2", "--warmup", "1", "--out", str(out), "--",
+         *[a for a in train_argv(tiny_recipe["work"], TINY_CONFIG, tmp_path / "unused") if a != "--output_dir"
+           and a != str(tmp_path / "unused")])
+    rows = {r[0]: r[1] for r in _table(out.read_text())[1:]}
+    assert "front-end convolutions (2-D)" in rows and "optimizer (Adam) and gradient clipping" in rows
+    wall = float(rows["**wall time of an update**"].strip("*"))
+    parts = sum(float(v.split()[0]) for k, v in rows.items() if not k.startswith("**"))
+    assert wall > 0 and parts == pytest.approx(wall, rel=0.05)  # the categories add up to the wall time

@@ -62,10 +62,12 @@ from espnet_layerprune.bin.common import (
 from espnet_layerprune.encoders.prunable import expand_interctc_layer_idx
 from espnet_layerprune.plan import PrunePlan
 from espnet_layerprune.pruning import PRUNE_OPTIONS, PruneRequest
+from espnet_layerprune import precision as numerics
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
 EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience", "exit_gate")
-SPEECH2TEXT_OPTIONS = PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy") + LEXICON_OPTIONS + EXIT_OPTIONS
+SPEECH2TEXT_OPTIONS = (PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy", "precision")
+                       + LEXICON_OPTIONS + EXIT_OPTIONS)
 
 
 class Speech2Text(stock.Speech2Text):
@@ -96,6 +98,8 @@ class Speech2Text(stock.Speech2Text):
         exit_min_depth: Never exit below this layer.
         exit_patience: Also require the greedy hypothesis to be unchanged over this
             many previous layers.
+        precision: ``fp32`` or ``bf16``: the encoder under bfloat16 autocast on a CPU with
+            bf16 units (float32 elsewhere, with a warning); features and CTC in float32.
         **kwargs: Everything ``espnet2.bin.asr_inference.Speech2Text`` accepts.
     """
 
@@ -117,6 +121,7 @@ class Speech2Text(stock.Speech2Text):
         exit_min_depth: int = 1,
         exit_patience: int = 0,
         exit_gate=None,
+        precision: str = "fp32",
         **kwargs,
     ):
         if (ctc_greedy or lexicon_lm) and kwargs.get("batch_size", 1) > 1:
@@ -137,6 +142,10 @@ class Speech2Text(stock.Speech2Text):
         super().__init__(*args, **kwargs)
         if model_file is not None:
             check_checkpoint_matches(self.asr_model, model_file)  # no silently random layers
+        self.compute_dtype = numerics.resolve(precision, option="--precision")
+        if not numerics.set_encoder_dtype(self.asr_model, self.compute_dtype) and self.compute_dtype is not None:
+            raise ConfigError("--precision bf16 needs a prunable encoder (prunable_transformer, ...)")
+        logging.info("decoding precision: %s", numerics.describe(self.compute_dtype))
         self.ctc_greedy = ctc_greedy
         if ctc_greedy:
             logging.info("decoding with greedy CTC (best path); the beam search is not used")
@@ -402,6 +411,9 @@ def get_parser() -> argparse.ArgumentParser:
         default=False,
         help="CTC best-path decoding (argmax) instead of beam search; CTC-only models, batch_size 1.",
     )
+    parser.add_argument("--precision", default="fp32", choices=numerics.PRECISIONS,
+                        help="bf16: run the encoder under bfloat16 autocast on a CPU with bf16 units "
+                        "(avx512_bf16/amx_bf16); features and CTC stay float32.")
     group = parser.add_argument_group("Lexicon-constrained CTC search (espnet_layerprune)")
     group.add_argument("--lexicon_lm", type=str_or_none, default=None,
                        help="Word n-gram LM (bin.train_ngram); its words are the lexicon. Replaces the "
@@ -461,6 +473,7 @@ def _decode_with_pruning(prune: dict, output_dir: str):
     info = {"request": {k: v for k, v in prune.items() if k in PRUNE_OPTIONS and v is not None},
             **built[0].pruning.to_dict()}
     info["decode_seconds"] = round(time.perf_counter() - started[0], 4)
+    info["precision"] = "bf16" if built[0].compute_dtype is not None else "fp32"
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     if built[0].early_exit is not None:

@@ -9,7 +9,11 @@ Before ESPnet starts, inputs are checked (:func:`espnet_layerprune.checks.
 check_training_args`) and a supernet schedule (``model: layerprune``) gets what
 only the trainer knows: ``accum_grad`` and the number of updates of the whole
 training (``total_steps``), from which ``stage1_fraction`` becomes
-``stage1_steps``. The filled-in values are saved in ``config.yaml``.
+``stage1_steps``; ``scheduler: tristagelr`` gets ``max_steps`` the same way when the config
+leaves it out. The filled-in values are saved in ``config.yaml``.
+
+On a CPU, ``--use_amp true`` trains the encoder in bfloat16 (:mod:`espnet_layerprune.trainer`);
+ESPnet's own trainer would ignore it there.
 """
 
 import argparse
@@ -19,6 +23,7 @@ import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet2.tasks.asr import ASRTask
 
 from espnet_layerprune.checks import InputError, check_training_args
+from espnet_layerprune.trainer import CpuPrecisionASRTask
 
 
 def get_parser():
@@ -67,6 +72,19 @@ def fill_supernet_schedule(args: argparse.Namespace) -> None:
     args.model_conf = {**(args.model_conf or {}), "supernet": supernet}
 
 
+def fill_scheduler_length(args: argparse.Namespace) -> None:
+    """``scheduler: tristagelr`` without ``scheduler_conf.max_steps``: the whole training's
+    updates (ESPnet's default, 25000, would silently stretch or cut the schedule)."""
+    if args.scheduler != "tristagelr" or args.collect_stats or not args.train_shape_file:
+        return
+    conf = dict(args.scheduler_conf or {})
+    if conf.get("max_steps") is None:
+        conf["max_steps"] = args.max_epoch * updates_per_epoch(args)
+        logging.info("scheduler tristagelr: max_steps %d (max_epoch %d x %d updates per epoch)",
+                     conf["max_steps"], args.max_epoch, conf["max_steps"] // args.max_epoch)
+    args.scheduler_conf = conf
+
+
 def leave_logging_to_espnet() -> None:
     """Undo any logging set-up our checks caused. A library's ``logging.warning()``
     before ESPnet's ``logging.basicConfig()`` configures the root logger implicitly
@@ -83,10 +101,13 @@ def main(cmd=None):
         if not args.collect_stats:  # bad data or options fail here, not hours later in torch
             check_training_args(args)
         fill_supernet_schedule(args)
+        fill_scheduler_length(args)
     except InputError as e:
         raise SystemExit(f"error: {e}") from None
     leave_logging_to_espnet()
-    ASRTask.main(args=args)
+    # On CPU, --use_amp true trains the encoder in bf16 (espnet_layerprune.trainer).
+    task = CpuPrecisionASRTask if args.ngpu == 0 else ASRTask
+    task.main(args=args)
 
 
 if __name__ == "__main__":

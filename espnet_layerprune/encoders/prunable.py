@@ -39,6 +39,7 @@ from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import (
     check_short_utt,
 )
 
+from espnet_layerprune import precision
 from espnet_layerprune.errors import ConfigError
 from espnet_layerprune.layer_drop import (
     GRANULARITIES,
@@ -167,6 +168,10 @@ class PrunableEncoderMixin:
     #: Sub-modules of a block that belong to each unit (``None``: the whole block),
     #: for parameter counts of pruned models.
     unit_modules: dict = {"block": None}
+    #: ``None`` (float32) or ``torch.bfloat16``: the blocks and the front end run under
+    #: autocast to it, outputs are float32 (:mod:`espnet_layerprune.precision`). Not saved in
+    #: checkpoints: the trainer (``--use_amp true`` on CPU) or the decoder (``--precision``) sets it.
+    compute_dtype: Optional[torch.dtype] = None
 
     def _setup_units(self) -> None:
         """Set ``unit_names`` from the built layers (subclasses whose units vary)."""
@@ -285,6 +290,10 @@ class PrunableEncoderMixin:
             ilens: ``(B,)`` lengths.
             masks: Optional padding mask (``True`` = pad), as in ESPnet.
         """
+        with precision.autocast(self.compute_dtype, xs_pad.device.type):
+            return self._embed_input(xs_pad, ilens, masks)
+
+    def _embed_input(self, xs_pad, ilens, masks) -> Embedded:
         if masks is None:
             masks = (~make_pad_mask(ilens)[:, None, :]).to(xs_pad.device)
         else:
@@ -370,6 +379,22 @@ class PrunableEncoderMixin:
         present = [any(j + 1 in in_pass for j in range(i * U, (i + 1) * U)) for i in range(self.num_layers)]
         top = max((i for i, p in enumerate(present) if p), default=-1)
         xs, pos_emb, masks = embedded.xs, embedded.pos_emb, embedded.masks
+        with precision.autocast(self.compute_dtype, xs.device.type):
+            xs, intermediate_outs = self._run_blocks(
+                xs, pos_emb, masks, scales, present, top, ctc, return_all_hs
+            )
+        if self.compute_dtype is not None:  # CTC heads and losses read float32
+            xs = xs.float()
+            intermediate_outs = [
+                (o[0], o[1].float()) if isinstance(o, tuple) else o.float() for o in intermediate_outs
+            ]
+        olens = embedded.lengths
+        if intermediate_outs:
+            return (xs, intermediate_outs), olens, None
+        return xs, olens, None
+
+    def _run_blocks(self, xs, pos_emb, masks, scales, present, top, ctc, return_all_hs):
+        U = self.units_per_layer
         intermediate_outs = []
         for i, layer in enumerate(self.encoders):
             block_scales = scales[i * U : (i + 1) * U]
@@ -389,10 +414,7 @@ class PrunableEncoderMixin:
                 intermediate_outs.append(xs)
         if self.normalize_before:
             xs = self.after_norm(xs)
-        olens = embedded.lengths
-        if intermediate_outs:
-            return (xs, intermediate_outs), olens, None
-        return xs, olens, None
+        return xs, intermediate_outs
 
     def iter_depths(self, embedded: Embedded, ctc=None) -> Iterator[Tuple[int, torch.Tensor]]:
         """``(N, output of the first-N-layers network)`` for N = 1..L, computed lazily in
@@ -405,12 +427,15 @@ class PrunableEncoderMixin:
         """
         xs = embedded.xs
         full = [1.0] * self.units_per_layer
+        cast = precision.autocast
         for i, layer in enumerate(self.encoders):
-            xs = self._run_block(layer, xs, embedded.pos_emb, embedded.masks, full, True)
-            out = self.after_norm(xs) if self.normalize_before else xs
-            yield i + 1, out
+            with cast(self.compute_dtype, xs.device.type):
+                xs = self._run_block(layer, xs, embedded.pos_emb, embedded.masks, full, True)
+                out = self.after_norm(xs) if self.normalize_before else xs
+            yield i + 1, out.float()
             if i in self._interctc_blocks and self.interctc_use_conditioning:
-                xs = xs + self.conditioning_layer(ctc.softmax(out))
+                with cast(self.compute_dtype, xs.device.type):
+                    xs = xs + self.conditioning_layer(ctc.softmax(out))
 
     def depth_outputs(self, embedded: Embedded, ctc=None) -> List[torch.Tensor]:
         """Every output of :meth:`iter_depths`, in order."""

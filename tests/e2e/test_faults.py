@@ -209,6 +209,34 @@ def test_killed_layerprune_training_resumes_with_its_schedule(tiny_recipe, kill_
     assert not torch.equal(model["supernet.frozen_scores"], torch.zeros_like(model["supernet.frozen_scores"]))
 
 
+def test_bf16_training_on_cpu_resumes_exactly_and_saves_float32(tiny_recipe, kill_point, tmp_path):
+    """``--use_amp true`` on a CPU trains the encoder in bf16 (or warns and trains in fp32 on a
+    CPU without bf16 units); a killed run resumes to the uninterrupted run's final state, and
+    the checkpoints are float32 and load into stock ESPnet."""
+    from tiny_recipe import TINY_CONFIG
+
+    from espnet_layerprune.precision import bf16_support
+
+    config = tmp_path / "train_tiny_bf16.yaml"
+    config.write_text(TINY_CONFIG.read_text() + "use_amp: true\n")
+    ok, log = _run_stage4(tiny_recipe["work"], tmp_path / "reference", config)
+    assert ok, log
+    reference = next((tmp_path / "reference").glob("asr_*_char"))
+    train_log = (reference / "train.log").read_text()
+    if bf16_support()[0]:
+        assert "training precision: bfloat16 autocast in the encoder" in train_log
+    else:
+        assert "avx512_bf16" in train_log and "training precision: float32 throughout" in train_log
+    assert "scaler state is not found" not in train_log
+    resumed = _kill_then_resume(tiny_recipe["work"], tmp_path / "killed", config, kill_point)
+    final = _assert_same_final_state(resumed, reference)
+    assert {t.dtype for t in final["model"].values() if t.is_floating_point()} == {torch.float32}
+    from espnet2.tasks.asr import ASRTask
+
+    model, _ = ASRTask.build_model_from_file(resumed / "config.yaml", resumed / "valid.loss.best.pth", "cpu")
+    assert next(model.parameters()).dtype == torch.float32
+
+
 # ---------------------------------------------------------------- (b) broken checkpoints
 def _broken_copies(src: Path, dest: Path):
     data = src.read_bytes()
