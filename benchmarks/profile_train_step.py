@@ -72,8 +72,10 @@ def categorize(events):
 
 
 def profile_run(train_args, precision: str, updates: int, warmup: int):
-    """Profile ``updates`` real training updates (after ``warmup``); (seconds per update, category
-    shares, top operations table)."""
+    """Time ``updates`` real training updates (after ``warmup``), then profile as many more.
+
+    Returns (seconds per update unprofiled, ESPnet's own split of them, seconds per update by
+    operation category in the profiled updates, top operations table)."""
     import espnet_layerprune.bin.asr_train as entry
     from espnet_layerprune import trainer
 
@@ -81,34 +83,45 @@ def profile_run(train_args, precision: str, updates: int, warmup: int):
 
     class ProfilingTrainer(trainer.PrecisionTrainer):
         @classmethod
-        def train_one_epoch(cls, model, iterator, *args, **kwargs):
-            # ESPnet's loop over `iterator`; the profiler starts after the warm-up batches.
+        def train_one_epoch(cls, model, iterator, optimizers, schedulers, scaler, reporter, *args, **kwargs):
+            # ESPnet's own loop, over three consecutive slices of ESPnet's iterator.
             it = iter(iterator)
-            warm = [next(it) for _ in range(warmup)]
-            super().train_one_epoch(model, warm, *args, **kwargs)
+            run = super().train_one_epoch
+            run(model, _Take(it, warmup), optimizers, schedulers, scaler, reporter, *args, **kwargs)
+            seen = {k: len(v) for k, v in reporter.stats.items()}
+            start = time.perf_counter()
+            run(model, _Take(it, updates), optimizers, schedulers, scaler, reporter, *args, **kwargs)
+            result["wall"] = (time.perf_counter() - start) / updates
+            result["split"] = {k: sum(float(x.value) for x in reporter.stats[k][seen.get(k, 0):]) / updates
+                               for k in ESPNET_TIMES if k in reporter.stats}
             start = time.perf_counter()
             with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
-                super().train_one_epoch(model, _Take(it, updates), *args, **kwargs)
-            result["wall"] = time.perf_counter() - start
+                run(model, _Take(it, updates), optimizers, schedulers, scaler, reporter, *args, **kwargs)
+            result["profiled_wall"] = (time.perf_counter() - start) / updates
             result["prof"] = prof
             return True
 
     trainer.CpuPrecisionASRTask.trainer = ProfilingTrainer
+    out_dir = Path(tempfile.mkdtemp(prefix="profile_train_"))
     try:
-        out_dir = Path(tempfile.mkdtemp(prefix="profile_train_"))
         argv = [*train_args, "--output_dir", str(out_dir), "--max_epoch", "1",
-                "--num_iters_per_epoch", str(updates + warmup), "--use_amp", str(precision == "bf16").lower(),
+                "--num_iters_per_epoch", str(2 * updates + warmup), "--use_amp", str(precision == "bf16").lower(),
                 "--ngpu", "0", "--resume", "false"]
         entry.main(argv)
     finally:
         trainer.CpuPrecisionASRTask.trainer = trainer.PrecisionTrainer
         shutil.rmtree(out_dir, ignore_errors=True)
-    prof, wall = result["prof"], result["wall"]
-    totals = categorize(prof.events())
-    inside = sum(totals.values())
-    totals[OUTSIDE] = max(wall * 1e6 - inside, 0.0)
-    top = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
-    return wall / updates, {k: v / 1e6 / updates for k, v in totals.items()}, top
+    totals = categorize(result["prof"].events())
+    totals[OUTSIDE] = max(result["profiled_wall"] * updates * 1e6 - sum(totals.values()), 0.0)
+    split = dict(result["split"])
+    split["other (reporter, gradient norm check, scheduler)"] = result["wall"] - sum(split.values())
+    top = result["prof"].key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
+    return result["wall"], split, {k: v / 1e6 / updates for k, v in totals.items()}, result["profiled_wall"], top
+
+
+#: ESPnet's reporter times of a training step (seconds).
+ESPNET_TIMES = {"iter_time": "data loading (iter_time)", "forward_time": "forward (forward_time)",
+                "backward_time": "backward (backward_time)", "optim_step_time": "optimizer step (optim_step_time)"}
 
 
 class _Take:
@@ -141,21 +154,34 @@ def main() -> None:
     cats = [c for c, _ in CATEGORIES] + [OPTIMIZER, OTHER, OUTSIDE]
     lines = ["# Where a real training update spends its time", "",
              *header(f"{torch.get_num_threads()} torch thread(s), no GPU"),
-             f"- ESPnet's training loop (`bin.asr_train`, data loader and all), {args.updates} updates profiled after "
-             f"{args.warmup} warm-up updates, per precision; seconds per update by category (forward and backward "
-             "together)", "",
-             "| category | " + " | ".join(f"{p}: s / update (share)" for p in precisions) + " |",
+             f"- ESPnet's training loop (`bin.asr_train`: its data loader, sampler, trainer loop, reporter), per "
+             f"precision: {args.warmup} warm-up updates, {args.updates} timed updates, then {args.updates} updates "
+             "under torch's profiler", "",
+             "## ESPnet's own split of an update (timed updates, no profiler)", "",
+             "| part | " + " | ".join(f"{p}: s / update (share)" for p in precisions) + " |",
              "|---|" + "---:|" * len(precisions)]
+    parts = list(results[precisions[0]][1])
+    for part in parts:
+        label = ESPNET_TIMES.get(part, part)
+        lines.append(f"| {label} | " + " | ".join(
+            f"{results[p][1][part]:.3f} ({100 * results[p][1][part] / results[p][0]:.0f}%)" for p in precisions) + " |")
+    lines.append("| **wall time of an update** | " + " | ".join(f"**{results[p][0]:.3f}**" for p in precisions) + " |")
+    lines += ["", "## By operation (profiled updates; forward and backward of an operation together)", "",
+              "The profiler adds its own cost to every operation (about a tenth here), so these times are a bit "
+              "above the unprofiled ones; read them as shares.", "",
+              "| category | " + " | ".join(f"{p}: s / update (share)" for p in precisions) + " |",
+              "|---|" + "---:|" * len(precisions)]
     for c in cats:
-        cells = [f"{results[p][1].get(c, 0.0):.3f} ({100 * results[p][1].get(c, 0.0) / results[p][0]:.0f}%)"
+        cells = [f"{results[p][2].get(c, 0.0):.3f} ({100 * results[p][2].get(c, 0.0) / results[p][3]:.0f}%)"
                  for p in precisions]
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
-    lines.append("| **wall time of an update** | " + " | ".join(f"**{results[p][0]:.3f}**" for p in precisions) + " |")
+    lines.append("| **wall time of a profiled update** | " + " | ".join(f"**{results[p][3]:.3f}**" for p in precisions)
+                 + " |")
     for p in precisions:
-        lines += ["", f"## Top operations, {p}", "", "```", results[p][2], "```"]
+        lines += ["", f"## Top operations, {p}", "", "```", results[p][4], "```"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[:len(cats) + 12]))
+    print("\n".join(lines[:lines.index(f"## Top operations, {precisions[0]}")]))
 
 
 if __name__ == "__main__":
