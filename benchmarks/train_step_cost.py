@@ -113,6 +113,9 @@ class Trainee:
         argv = ["--config", str(config), "--token_list", str(token_list), "--output_dir", "unused"]
         argv += ["--token_type", "bpe", "--bpemodel", str(bpemodel)] if bpemodel else ["--token_type", "char"]
         args = ASRTask.get_parser().parse_args(argv)
+        if args.normalize == "global_mvn" and "stats_file" not in (args.normalize_conf or {}):
+            # An untrained config has no statistics yet; per-utterance MVN costs the same per update.
+            args.normalize, args.normalize_conf = "utterance_mvn", {}
         if args.model == "layerprune":  # what bin.asr_train fills in from the trainer
             supernet = dict((args.model_conf or {}).get("supernet") or {})
             supernet.setdefault("total_steps", args.max_epoch * (args.num_iters_per_epoch or 1000))

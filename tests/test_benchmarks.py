@@ -65,15 +65,17 @@ def test_train_step_cost_reports_every_trained_model(tiny_recipe, tmp_path):
 
 
 def test_train_step_cost_times_configs_in_both_precisions(tiny_recipe, tmp_path):
+    from tiny_recipe import TINY_CONFIG
+
     out = tmp_path / "step.md"
     token_list = tiny_recipe["data"] / "token_list" / "char" / "tokens.txt"
-    _run("train_step_cost.py", "--configs", str(tiny_recipe["exp"] / "config.yaml"), "--token_list", str(token_list),
+    _run("train_step_cost.py", "--configs", str(TINY_CONFIG), "--token_list", str(token_list),
          "--data", str(tiny_recipe["data"] / "train"), "--batch_seconds", "4", "--num_batches", "1",
          "--repeats", "1", "--precisions", "fp32", "bf16", "--out", str(out))
     rows = _table(out.read_text())
     assert rows[0] == ["model", "GFLOP / update", "s / update fp32", "s / update bf16", "bf16 speed-up",
                        "GFLOP/s fp32 (% of peak)", "GFLOP/s bf16 (% of peak)"]
-    assert rows[1][0] == "config" and rows[1][4].endswith("x")
+    assert rows[1][0] == TINY_CONFIG.stem and rows[1][4].endswith("x")
     assert "peak: a 1024x1024 matrix product" in out.read_text()
 
 

@@ -171,7 +171,7 @@ def kill_point(tiny_recipe):
 def _kill_then_resume(work: Path, exp_dir: Path, config: Path, kill_at: int) -> Path:
     ok, log = _run_stage4(work, exp_dir, config, kill_at=kill_at)
     assert not ok, "the training was not killed"
-    asr_dir = next(exp_dir.glob("asr_*_char"))
+    asr_dir = next(exp_dir.glob("asr_train_*_char"))
     train_log = (asr_dir / "train.log").read_text()
     # Killed in epoch 2: epoch 1 is checkpointed, epoch 2 is not.
     assert "2/2epoch started" in train_log and "2epoch results" not in train_log
@@ -202,7 +202,7 @@ def test_killed_layerprune_training_resumes_with_its_schedule(tiny_recipe, kill_
     ok, log = _run_stage4(tiny_recipe["work"], tmp_path / "reference", config)
     assert ok, log
     resumed = _kill_then_resume(tiny_recipe["work"], tmp_path / "killed", config, kill_point)
-    final = _assert_same_final_state(resumed, next((tmp_path / "reference").glob("asr_*_char")))
+    final = _assert_same_final_state(resumed, next((tmp_path / "reference").glob("asr_train_*_char")))
     model = final["model"]
     assert model["supernet.frozen"].item() == 1.0
     assert model["supernet.num_forwards"].item() == 2 * (kill_point - 3)
@@ -221,7 +221,7 @@ def test_bf16_training_on_cpu_resumes_exactly_and_saves_float32(tiny_recipe, kil
     config.write_text(TINY_CONFIG.read_text() + "use_amp: true\n")
     ok, log = _run_stage4(tiny_recipe["work"], tmp_path / "reference", config)
     assert ok, log
-    reference = next((tmp_path / "reference").glob("asr_*_char"))
+    reference = next((tmp_path / "reference").glob("asr_train_*_char"))  # not asr_stats_char
     train_log = (reference / "train.log").read_text()
     if bf16_support()[0]:
         assert "training precision: bfloat16 autocast in the encoder" in train_log

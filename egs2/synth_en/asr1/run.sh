@@ -2,7 +2,7 @@
 # synth_en: offline synthesized English, one supernet, decoded at several depths.
 #
 #   ./run.sh                                  # everything, the 20-minute preset
-#   ./run.sh --preset full                    # about an hour: more audio, more epochs
+#   ./run.sh --preset full                    # about 45 minutes: more audio, more epochs
 #   ./run.sh --stage 5 --prune_depths "12 6"  # re-decode only
 #   ./run.sh --train_config conf/train_baseline.yaml
 #
@@ -10,8 +10,8 @@
 #         5 decode per depth (greedy CTC, and lexicon + n-gram), 6 score (jiwer),
 #         7 RESULTS.md + plots.
 # Presets set the corpus size, epochs and directories; any option given explicitly wins.
-#   fast (default): 3 h of audio, 6 epochs of 150 updates, data in ., exp in exp/
-#   full:           8 h of audio, 30 epochs, data in full/, exp in exp_full/
+#   fast (default): 16 h of audio, the config's 21 epochs of 150 updates, data in ., exp in exp/
+#   full:           24 h of audio, 55 epochs, data in full/, exp in exp_full/
 # With --asr_sh PATH/TO/espnet/egs2/TEMPLATE/asr1/asr.sh, stages 2-6 run through
 # ESPnet's own asr.sh instead (see local/asr_sh.sh).
 set -euo pipefail
@@ -22,13 +22,14 @@ cd "$(dirname "$0")"
 main() {
   stage=1
   stop_stage=7
-  preset=fast              # fast (about 20 min on 2 cores) or full (about 1 h)
-  train_hours=""           # hours of synthesized training audio (preset: 3 / 8)
+  preset=fast              # fast (about 20 min on 2 cores) or full (about 45 min)
+  train_hours=""           # hours of synthesized training audio (preset: 16 / 24)
   word_list_size=""        # first N entries of every word list of the text generator (preset: 8)
   dev_utts=150
   test_utts=300
   seed=0
   nj=2                     # corpus generation workers
+  decode_nj=2              # decodes run at once in stage 5 (each with nproc / decode_nj threads)
   token_type=bpe           # bpe or char
   nbpe=256
   word_lm=true             # train a word 3-gram on the training text and also decode with it
@@ -38,7 +39,7 @@ main() {
   prune_depths="12 9 6 3"  # encoder depths to decode at
   prune_sizes=""           # unit counts to decode at (data-driven supernets, model: layerprune)
   inference_model=valid.loss.ave.pth
-  max_epoch=""             # override the config's max_epoch (preset full: 30)
+  max_epoch=""             # override the config's max_epoch (preset full: 55)
   corpus_dir=""            # gets data/{train,dev,test} (Kaldi dirs) and wav/ (preset: . / full)
   exp_dir=""               # (preset: exp / exp_full)
   asr_sh=""                # path to ESPnet's egs2/TEMPLATE/asr1/asr.sh (optional)
@@ -47,8 +48,8 @@ main() {
   . ./path.sh
   . local/parse_options.sh
   case "${preset}" in
-    fast) : "${train_hours:=3}" "${word_list_size:=8}" "${corpus_dir:=.}" "${exp_dir:=exp}" ;;
-    full) : "${train_hours:=8}" "${word_list_size:=8}" "${max_epoch:=30}" "${corpus_dir:=full}" "${exp_dir:=exp_full}" ;;
+    fast) : "${train_hours:=16}" "${word_list_size:=8}" "${corpus_dir:=.}" "${exp_dir:=exp}" ;;
+    full) : "${train_hours:=24}" "${word_list_size:=8}" "${max_epoch:=55}" "${corpus_dir:=full}" "${exp_dir:=exp_full}" ;;
     *) echo "error: --preset must be fast or full, got ${preset}" >&2; exit 1 ;;
   esac
   data_dir=${corpus_dir}/data
@@ -62,6 +63,7 @@ main() {
   case "${word_lm}" in true|false) ;; *) echo "error: --word_lm must be true or false, got ${word_lm}" >&2; exit 1 ;; esac
   [[ "${word_list_size}" =~ ^(all|[0-9]+)$ ]] || { echo "error: --word_list_size must be an integer >= 2 or 'all', got '${word_list_size}'" >&2; exit 1; }
   [ -f "${train_config}" ] || { echo "error: --train_config ${train_config} not found" >&2; exit 1; }
+  [[ "${decode_nj}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --decode_nj must be an integer >= 1, got '${decode_nj}'" >&2; exit 1; }
   for d in ${prune_depths}; do
     [[ "${d}" =~ ^[1-9][0-9]*$ ]] || { echo "error: --prune_depths must be integers >= 1, got '${d}'" >&2; exit 1; }
   done
@@ -132,8 +134,11 @@ main() {
   if [ "${stage}" -le 3 ] && [ "${stop_stage}" -ge 3 ]; then
     begin 3 "collect feature statistics into ${stats_dir}"
     mkdir -p "${stats_dir}/logdir"
+    # Feature statistics are read only by global_mvn; otherwise collect the shapes alone (no frontend).
+    normalize=$(${python} -c 'import sys, yaml; print((yaml.safe_load(open(sys.argv[1])) or {}).get("normalize", "global_mvn"))' "${train_config}")
+    shapes_only=(); [ "${normalize}" != global_mvn ] && shapes_only=(--model_conf extract_feats_in_collect_stats=false)
     # shellcheck disable=SC2046
-    ${python} -m espnet_layerprune.bin.asr_train --collect_stats true --use_preprocessor true \
+    ${python} -m espnet_layerprune.bin.asr_train --collect_stats true --use_preprocessor true "${shapes_only[@]}" \
       "${token_args[@]}" --config "${train_config}" --output_dir "${stats_dir}" --ngpu 0 --normalize none \
       --train_shape_file "${data_dir}/train/wav.scp" --valid_shape_file "${data_dir}/dev/wav.scp" \
       $(data_args) > "${stats_dir}/logdir/stats.log" 2>&1 \
@@ -190,6 +195,22 @@ main() {
     if [ "${word_lm}" = true ] && [ ! -f "${word_lm_file}" ]; then
       log "no word LM in ${word_lm_file} (stage 2 was skipped): training it now"; make_word_lm
     fi
+    # Up to decode_nj decodes at once, each with its share of the cores (one process per decode,
+    # as asr.sh runs them); each decodes into a temporary directory moved into place when complete.
+    threads=$(( $(nproc) / decode_nj )); [ "${threads}" -ge 1 ] || threads=1
+    decode_one() {  # decode_one DTAG DCONFIG DFLAGS NAME FLAG
+      local out=${asr_dir}/$1/test/$4 start; start=$(date +%s)
+      rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
+      # shellcheck disable=SC2086
+      OMP_NUM_THREADS=${threads} ${python} -m espnet_layerprune.bin.asr_inference --config "$2" --ngpu "${ngpu}" \
+        --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
+        --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
+        --output_dir "${out}.tmp" $5 $3 > "${out}.tmp.log" 2>&1 \
+        || { tail -n 30 "${out}.tmp.log" >&2; return 1; }
+      rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
+      log "$1 $4: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
+    }
+    failures=${asr_dir}/.stage5_failures; rm -f "${failures}"
     for decoding in "${decodings[@]}"; do
       IFS=: read -r dtag dconfig dflags <<< "${decoding}"
       for setting in "${settings[@]}"; do
@@ -198,19 +219,14 @@ main() {
         if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
           log "${dtag} ${name}: already decoded in ${out}, skipping"; continue
         fi
-        # Decode into a temporary directory, moved into place only when complete.
-        rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
-        start=$(date +%s)
-        # shellcheck disable=SC2086
-        ${python} -m espnet_layerprune.bin.asr_inference --config "${dconfig}" --ngpu "${ngpu}" \
-          --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
-          --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
-          --output_dir "${out}.tmp" ${flag} ${dflags} > "${out}.tmp.log" 2>&1 \
-          || { tail -n 30 "${out}.tmp.log" >&2; exit 1; }
-        rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
-        log "${dtag} ${name}: $(grep -h 'layer pruning' "${out}/decode.log" | head -n1 | sed -E 's/.*layer pruning: //') [$(( $(date +%s) - start )) s]"
+        while [ "$(jobs -rp | wc -l)" -ge "${decode_nj}" ]; do wait -n || true; done
+        { decode_one "${dtag}" "${dconfig}" "${dflags}" "${name}" "${flag}" || echo "${dtag} ${name}" >> "${failures}"; } &
       done
     done
+    wait  # a failure is recorded in ${failures}, not in an exit status that wait -n may have taken
+    if [ -s "${failures}" ]; then
+      echo "error: stage 5 decodes failed (their logs are above): $(paste -sd, "${failures}")" >&2; exit 1
+    fi
     finish 5
   fi
 

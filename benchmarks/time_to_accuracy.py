@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Time to accuracy of several trainings of the main job: dev WER against training time, one table, one plot.
+
+Each ``--run LABEL=EXP_DIR[@SECONDS_PER_EPOCH]`` is a finished training directory (``train.log``,
+``config.yaml``, ``valid.loss.ave.pth``). Per epoch the curve reads ESPnet's validation of that
+epoch's checkpoint (greedy CTC, ``model: layerprune`` reports every depth); the end point is the
+dev WER of the averaged model (``valid.loss.ave.pth``, what the recipe decodes), computed here with
+:class:`~espnet_layerprune.dev_eval.DevEvaluator` at every depth in one pass.
+
+The x axis is training time. Trainings that shared the machine have unreliable logged times, so a
+run may give its seconds per epoch as measured alone (e.g. from ``benchmarks/train_step_cost.py``
+plus validation): then epoch ``e`` sits at ``e x SECONDS_PER_EPOCH`` and the table says so::
+
+    python benchmarks/time_to_accuracy.py --data egs2/synth_en/asr1/full/data/dev \\
+        --run "fp32 today=exp/asr_train_supernet_bpe256" --run "bf16 + conv2d8=exp/asr_x@41.6" \\
+        --out docs/results/synth_en/time_to_accuracy.md --plot docs/results/synth_en/time_to_accuracy.png
+"""
+
+import argparse
+import re
+from pathlib import Path
+
+import matplotlib
+
+from espnet_layerprune.bin.report import learning_curve
+from espnet_layerprune.dev_eval import DevEvaluator
+from provenance import header
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+DEPTHS = (12, 9, 6, 3)
+
+
+def parse_run(spec: str):
+    label, sep, rest = spec.partition("=")
+    if not sep or not label:
+        raise SystemExit(f"error: --run must be LABEL=EXP_DIR[@SECONDS_PER_EPOCH], got {spec!r}")
+    path, _, per_epoch = rest.partition("@")
+    exp = Path(path)
+    for name in ("train.log", "config.yaml", "valid.loss.ave.pth"):
+        if not (exp / name).is_file():
+            raise SystemExit(f"error: --run {spec}: {exp / name} does not exist (is the training finished?)")
+    return label, exp, float(per_epoch) if per_epoch else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", action="append", required=True, help="LABEL=EXP_DIR[@SECONDS_PER_EPOCH] (repeat)")
+    parser.add_argument("--data", type=Path, required=True, help="dev set (Kaldi dir with wav.scp and text)")
+    parser.add_argument("--out", type=Path, required=True, help="markdown table to write")
+    parser.add_argument("--plot", type=Path, required=True, help="PNG to write")
+    args = parser.parse_args()
+    runs = [parse_run(s) for s in args.run]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    rows = []
+    for i, (label, exp, per_epoch) in enumerate(runs):
+        curve = learning_curve(exp / "train.log")
+        if not curve:
+            raise SystemExit(f"error: no epoch results in {exp / 'train.log'}")
+        minutes = [(r["epoch"] * per_epoch if per_epoch else r["seconds"]) / 60 for r in curve]
+        ax.plot(minutes, [100 * r.get("wer_ctc", float("nan")) for r in curve], "o-", ms=3, color=f"C{i}", label=label)
+        scores = DevEvaluator.from_files(exp / "config.yaml", exp / "valid.loss.ave.pth", args.data).evaluate_prefixes()
+        final = {d: scores[d].wer for d in DEPTHS if d in scores}
+        ax.plot([minutes[-1]], [final[max(final)]], "*", ms=12, color=f"C{i}")
+        updates = _updates(exp)
+        rows.append((label, exp, updates, minutes[-1], "alone, estimated" if per_epoch else "logged",
+                     100 * curve[-1].get("wer_ctc", float("nan")), final))
+    ax.set_xlabel("training time (min, 2 CPU cores)")
+    ax.set_ylabel("dev WER (%), 12 layers, greedy CTC")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("synth_en: dev WER against training time (lines: each epoch's checkpoint; *: averaged model)",
+                 fontsize=9)
+    fig.tight_layout()
+    args.plot.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.plot, dpi=120)
+    lines = ["# Time to accuracy of the main job's trainings", "", *header("2 threads, no GPU"),
+             f"- dev set: {args.data}; greedy CTC; last epoch = ESPnet's validation of the last checkpoint; averaged "
+             "= valid.loss.ave.pth (what the recipe decodes), at 12/9/6/3 layers", "",
+             "| run | updates | training min | time | dev WER last epoch, 12 layers | dev WER averaged model: "
+             + " / ".join(str(d) for d in DEPTHS) + " layers | exp dir |",
+             "|---|---:|---:|---|---:|---|---|"]
+    for label, exp, updates, minutes, how, last, final in rows:
+        lines.append(f"| {label} | {updates} | {minutes:.1f} | {how} | {last:.1f} | "
+                     + " / ".join(f"{final[d]:.2f}" for d in DEPTHS if d in final) + f" | {exp.name} |")
+    lines.append(f"\n![dev WER against training time]({args.plot.name})\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def _updates(exp: Path) -> int:
+    """Optimizer updates of the whole training (ESPnet's cumulative ``total_count`` of the last epoch)."""
+    counts = re.findall(r"epoch results: \[train\].*?total_count=(\d+)", (exp / "train.log").read_text(errors="replace"))
+    return int(counts[-1]) if counts else 0
+
+
+if __name__ == "__main__":
+    main()
