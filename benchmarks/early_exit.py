@@ -3,7 +3,7 @@
 
 One encoder pass per utterance gives, at every layer N, the greedy CTC hypothesis of the
 first-N-layers network and the confidences of the early-exit measures
-(:mod:`espnet_layerprune.early_exit`). An early-exit decode at threshold T is then fully
+(:mod:`espnet_layerprune.inference.early_exit`). An early-exit decode at threshold T is then fully
 determined: it stops at the first candidate layer (>= min_depth) whose confidence is >= T,
 and outputs that layer's hypothesis. The sweep over T reads these tables instead of
 re-decoding; the script checks on ``--verify_utts`` utterances that the real decoder
@@ -37,11 +37,11 @@ import torch  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
-from espnet_layerprune.ctc import error_rates, head_for  # noqa: E402
-from espnet_layerprune.data import load_utterances  # noqa: E402
-from espnet_layerprune.ctc import word_errors  # noqa: E402
-from espnet_layerprune.early_exit import CONFIDENCE, EarlyExit, ExitTracker  # noqa: E402
-from espnet_layerprune.exit_gate import ExitGate, gate_dataset  # noqa: E402
+from espnet_layerprune.core.ctc import error_rates, head_for  # noqa: E402
+from espnet_layerprune.core.data import load_utterances  # noqa: E402
+from espnet_layerprune.core.ctc import word_errors  # noqa: E402
+from espnet_layerprune.inference.early_exit import CONFIDENCE, EarlyExit, ExitTracker  # noqa: E402
+from espnet_layerprune.inference.exit_gate import ExitGate, gate_dataset  # noqa: E402
 from provenance import header  # noqa: E402
 
 THRESHOLDS = (0.5, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995)

@@ -75,7 +75,7 @@ def profile_run(train_args, precision: str, updates: int, warmup: int):
     """Profile ``updates`` real training updates (after ``warmup``); (seconds per update, category
     shares, top operations table)."""
     import espnet_layerprune.bin.asr_train as entry
-    from espnet_layerprune import trainer
+    from espnet_layerprune.training import trainer
 
     result = {}
 

@@ -36,7 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
-from espnet_layerprune.export import renumber_kept_blocks  # noqa: E402
+from espnet_layerprune.export.model_dir import renumber_kept_blocks  # noqa: E402
 from provenance import REPO, header  # noqa: E402
 
 

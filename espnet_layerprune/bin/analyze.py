@@ -34,8 +34,8 @@ from espnet_layerprune.bin.common import (
     check_model_files,
     setup_logging,
 )
-from espnet_layerprune.selection import STRATEGIES, select_layers
-from espnet_layerprune.svcca import similarity_matrix, svcca
+from espnet_layerprune.analysis.selection import STRATEGIES, select_layers
+from espnet_layerprune.analysis.svcca import similarity_matrix, svcca
 
 OUTPUTS = ("svcca.npy", "svcca.png", "layer_importance.csv", "depth_by_strategy.csv")
 
@@ -229,7 +229,7 @@ def main(cmd: Optional[List[str]] = None) -> Path:
         )
     try:
         strategies = parse_strategies(args.strategies)
-        from espnet_layerprune.dev_eval import DevEvaluator
+        from espnet_layerprune.analysis.dev_eval import DevEvaluator
 
         evaluator = DevEvaluator.from_files(
             args.asr_train_config, args.asr_model_file, args.data,

@@ -11,7 +11,7 @@ Every option of ``python -m espnet2.bin.asr_inference`` plus:
 * ``--prune_budget params=2M`` (or ``flops=``, ``rtf=``): the most accurate depth or
   size within the budget, from ``calibration.yaml`` (``bin.calibrate``);
 * ``--prune_depth auto --exit_threshold T``: confidence-based early exit, per
-  utterance (:mod:`espnet_layerprune.early_exit`); the exit layer of every
+  utterance (:mod:`espnet_layerprune.inference.early_exit`); the exit layer of every
   utterance goes to ``pruning.yaml``.
 
 The kept layers are logged and written, with the decoding time (model loading
@@ -38,21 +38,17 @@ from espnet2.utils.types import str2bool, str_or_none
 from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
-from espnet_layerprune.apply import prune_model, resolve_for_model
-from espnet_layerprune.ctc import best_path, head_for
-from espnet_layerprune.ctc_beam import LexiconBeamSearch, lexicon_from_tokenizer
-from espnet_layerprune.early_exit import MEASURES, EarlyExit, ExitTracker, check_threshold
-from espnet_layerprune.exit_gate import ExitGate
-from espnet_layerprune.budget import Calibration, parse_budget
-from espnet_layerprune.errors import ConfigError, one_of
-from espnet_layerprune.ngram import NgramLM
-from espnet_layerprune.checks import (
-    InputError,
-    audio_expectations,
-    check_checkpoint,
-    check_checkpoint_matches,
-    check_wav_scp,
-)
+from espnet_layerprune.models.pruning import prune_model, resolve_for_model
+from espnet_layerprune.core.ctc import best_path, head_for
+from espnet_layerprune.inference.lexicon_search import LexiconBeamSearch, lexicon_from_tokenizer
+from espnet_layerprune.inference.early_exit import MEASURES, EarlyExit, ExitTracker, check_threshold
+from espnet_layerprune.inference.exit_gate import ExitGate
+from espnet_layerprune.inference.budget import Calibration, parse_budget
+from espnet_layerprune.core.errors import ConfigError, one_of
+from espnet_layerprune.inference.ngram import NgramLM
+from espnet_layerprune.checks.audio import audio_expectations, check_wav_scp
+from espnet_layerprune.checks.checkpoints import check_checkpoint, check_checkpoint_matches
+from espnet_layerprune.core.errors import InputError
 from espnet_layerprune.bin.common import (
     add_prune_options,
     check_model_files,
@@ -60,9 +56,9 @@ from espnet_layerprune.bin.common import (
     encoder_depth_from_config,
 )
 from espnet_layerprune.encoders.prunable import expand_interctc_layer_idx
-from espnet_layerprune.plan import PrunePlan
-from espnet_layerprune.pruning import PRUNE_OPTIONS, PruneRequest
-from espnet_layerprune import precision as numerics
+from espnet_layerprune.core.plan import PrunePlan
+from espnet_layerprune.core.units import PRUNE_OPTIONS, PruneRequest
+from espnet_layerprune.encoders import precision as numerics
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
 EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience", "exit_gate")
@@ -85,7 +81,7 @@ class Speech2Text(stock.Speech2Text):
         prune_size: Keep this many prunable units (data-driven supernets).
         prune_budget: ``"params=2M"``, ``"flops=1G"``, ``"rtf=0.01"`` (comma-separated
             for several): the most accurate calibrated plan within it
-            (:mod:`espnet_layerprune.budget`).
+            (:mod:`espnet_layerprune.inference.budget`).
         use_prune_plan: Use ``prune_plan.yaml`` next to the model file if present.
         ctc_greedy: Decode by CTC argmax (best path) instead of ESPnet's beam
             search; for CTC-only models, O(T) instead of the prefix search.

@@ -5,14 +5,14 @@ the package, the classes are registered in the parent process and in every
 worker that ESPnet starts with multiprocessing "spawn" (the worker re-imports
 the main module).
 
-Before ESPnet starts, inputs are checked (:func:`espnet_layerprune.checks.
+Before ESPnet starts, inputs are checked (:func:`espnet_layerprune.checks.training.
 check_training_args`) and a supernet schedule (``model: layerprune``) gets what
 only the trainer knows: ``accum_grad`` and the number of updates of the whole
 training (``total_steps``), from which ``stage1_fraction`` becomes
 ``stage1_steps``; ``scheduler: tristagelr`` gets ``max_steps`` the same way when the config
 leaves it out. The filled-in values are saved in ``config.yaml``.
 
-On a CPU, ``--use_amp true`` trains the encoder in bfloat16 (:mod:`espnet_layerprune.trainer`);
+On a CPU, ``--use_amp true`` trains the encoder in bfloat16 (:mod:`espnet_layerprune.training.trainer`);
 ESPnet's own trainer would ignore it there.
 """
 
@@ -22,8 +22,9 @@ import logging
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet2.tasks.asr import ASRTask
 
-from espnet_layerprune.checks import InputError, check_training_args
-from espnet_layerprune.trainer import CpuPrecisionASRTask
+from espnet_layerprune.checks.training import check_training_args
+from espnet_layerprune.core.errors import InputError
+from espnet_layerprune.training.trainer import CpuPrecisionASRTask
 
 
 def get_parser():
@@ -105,7 +106,7 @@ def main(cmd=None):
     except InputError as e:
         raise SystemExit(f"error: {e}") from None
     leave_logging_to_espnet()
-    # On CPU, --use_amp true trains the encoder in bf16 (espnet_layerprune.trainer).
+    # On CPU, --use_amp true trains the encoder in bf16 (espnet_layerprune.training.trainer).
     task = CpuPrecisionASRTask if args.ngpu == 0 else ASRTask
     task.main(args=args)
 

@@ -17,7 +17,7 @@ exactly as decoding resolves them (prune plan, learned masks, first N). Then::
 
 For a model with intermediate CTC outputs it also fits the early-exit gate on the
 same utterances and writes ``exit_gate.yaml`` next to the table
-(``--exit_measure learned``, :mod:`espnet_layerprune.exit_gate`; ``--exit_gate false``
+(``--exit_measure learned``, :mod:`espnet_layerprune.inference.exit_gate`; ``--exit_gate false``
 skips it). An existing table or gate is only replaced with ``--overwrite true``. RTF
 depends on the machine: calibrate on the device that decodes.
 """
@@ -34,19 +34,19 @@ import torch
 from espnet2.utils.types import str2bool, str_or_none
 from torch.utils.flop_counter import FlopCounterMode
 
-from espnet_layerprune.apply import resolve_for_model
+from espnet_layerprune.models.pruning import resolve_for_model
 from espnet_layerprune.bin.common import (
     add_log_options,
     add_model_options,
     check_model_files,
     setup_logging,
 )
-from espnet_layerprune.budget import CALIBRATION_FILENAME, Calibration
-from espnet_layerprune.ctc import error_rates, head_for
-from espnet_layerprune.data import load_utterances
-from espnet_layerprune.exit_gate import GATE_FILENAME, fit_gate
-from espnet_layerprune.plan import file_sha256
-from espnet_layerprune.pruning import PruneRequest
+from espnet_layerprune.inference.budget import CALIBRATION_FILENAME, Calibration
+from espnet_layerprune.core.ctc import error_rates, head_for
+from espnet_layerprune.core.data import load_utterances
+from espnet_layerprune.inference.exit_gate import GATE_FILENAME, fit_gate
+from espnet_layerprune.core.files import file_sha256
+from espnet_layerprune.core.units import PruneRequest
 
 log = logging.getLogger(__name__)  # at INFO while the decoder's own (root) logging is quieted
 log.setLevel(logging.INFO)

@@ -33,7 +33,7 @@ import jiwer
 import yaml
 
 from espnet_layerprune.bin.common import add_log_options, setup_logging
-from espnet_layerprune.data import scp_entries
+from espnet_layerprune.core.data import scp_entries
 
 DECODE_PLOT = "results_by_depth.png"
 CURVE_PLOT = "learning_curve.png"

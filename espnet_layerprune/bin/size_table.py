@@ -86,7 +86,7 @@ def write_size_table(model, path: Union[str, Path]) -> Path:
     """Write the Markdown size table of a ``model: layerprune`` model.
 
     Args:
-        model: A :class:`~espnet_layerprune.model.LayerPruneASRModel`.
+        model: A :class:`~espnet_layerprune.models.layerprune.LayerPruneASRModel`.
         path: Output file (e.g. ``exp/asr/size_table.md``).
 
     Returns:
@@ -108,7 +108,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     import espnet_layerprune  # noqa: F401  (registers model: layerprune)
     from espnet2.tasks.asr import ASRTask
 
-    from espnet_layerprune.model import LayerPruneASRModel
+    from espnet_layerprune.models.layerprune import LayerPruneASRModel
 
     model, _ = ASRTask.build_model_from_file(args.asr_train_config, args.asr_model_file, "cpu")
     if not isinstance(model, LayerPruneASRModel):

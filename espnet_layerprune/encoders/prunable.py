@@ -39,14 +39,14 @@ from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import (
     check_short_utt,
 )
 
-from espnet_layerprune import precision
-from espnet_layerprune.errors import ConfigError
-from espnet_layerprune.layer_drop import (
+from espnet_layerprune.encoders import precision
+from espnet_layerprune.core.errors import ConfigError
+from espnet_layerprune.encoders.layer_drop import (
     GRANULARITIES,
     drop_probabilities,
     sample_scales,
 )
-from espnet_layerprune.pruning import check_layers, layers_of_units, units_of_layers
+from espnet_layerprune.core.units import check_layers, layers_of_units, units_of_layers
 
 _SUBSAMPLING = (
     Conv1dSubsampling2,
@@ -169,7 +169,7 @@ class PrunableEncoderMixin:
     #: for parameter counts of pruned models.
     unit_modules: dict = {"block": None}
     #: ``None`` (float32) or ``torch.bfloat16``: the blocks and the front end run under
-    #: autocast to it, outputs are float32 (:mod:`espnet_layerprune.precision`). Not saved in
+    #: autocast to it, outputs are float32 (:mod:`espnet_layerprune.encoders.precision`). Not saved in
     #: checkpoints: the trainer (``--use_amp true`` on CPU) or the decoder (``--precision``) sets it.
     compute_dtype: Optional[torch.dtype] = None
 

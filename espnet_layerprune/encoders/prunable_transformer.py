@@ -10,7 +10,7 @@ from typeguard import typechecked
 
 from espnet_layerprune.encoders.blocks import transformer_block
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
-from espnet_layerprune.errors import ConfigError
+from espnet_layerprune.core.errors import ConfigError
 
 UNIT_GRANULARITIES = {"block": ("block",), "sublayer": ("mhsa", "ffn")}
 

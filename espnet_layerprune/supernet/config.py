@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 
 from typeguard import TypeCheckError, check_type
 
-from espnet_layerprune.errors import ConfigError, did_you_mean
+from espnet_layerprune.core.errors import ConfigError, did_you_mean
 
 METHODS = ("simple_top_k", "iterative_zero_out", "stochastic_depth")
 GATES = ("hard", "soft")

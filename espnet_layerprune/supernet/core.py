@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from espnet_layerprune.scores import nested_masks, top_blocks
+from espnet_layerprune.supernet.scores import nested_masks, top_blocks
 from espnet_layerprune.supernet.config import SupernetConfig
 from espnet_layerprune.supernet.iterative_zero_out import IterativeZeroOutMethod
 from espnet_layerprune.supernet.passes import SubnetPass

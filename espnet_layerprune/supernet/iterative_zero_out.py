@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import torch
 
-from espnet_layerprune.scores import sigmoid_gates, unit_ranking, zero_out_sparsity_loss
+from espnet_layerprune.supernet.scores import sigmoid_gates, unit_ranking, zero_out_sparsity_loss
 from espnet_layerprune.supernet.passes import SubnetPass
 from espnet_layerprune.supernet.staged import StagedMethod
 

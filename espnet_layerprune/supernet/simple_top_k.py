@@ -3,7 +3,7 @@ anneals from ``U - d`` down to the smallest size over stage 1."""
 
 from typing import List
 
-from espnet_layerprune.scores import hard_top_k, relaxed_top_k, straight_through_top_k
+from espnet_layerprune.supernet.scores import hard_top_k, relaxed_top_k, straight_through_top_k
 from espnet_layerprune.supernet.passes import SubnetPass
 from espnet_layerprune.supernet.staged import StagedMethod
 

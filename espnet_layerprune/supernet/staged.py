@@ -12,7 +12,7 @@ from typing import List
 
 import torch
 
-from espnet_layerprune.scores import nested_masks
+from espnet_layerprune.supernet.scores import nested_masks
 from espnet_layerprune.supernet.passes import SubnetPass
 from espnet_layerprune.supernet.stochastic_depth import StochasticDepthMethod
 

@@ -21,7 +21,7 @@ import yaml
 
 import espnet_layerprune  # noqa: F401
 from espnet_layerprune.bin import analyze, asr_inference, export, select_layers
-from espnet_layerprune.plan import PrunePlan
+from espnet_layerprune.core.plan import PrunePlan
 
 PY = sys.executable
 

@@ -246,7 +246,7 @@ def _layerprune_available() -> bool:
 @pytest.fixture(scope="module")
 def layerprune_run(tiny_recipe, tmp_path_factory):
     if not _layerprune_available():
-        pytest.skip("espnet_layerprune.model (model: layerprune) is not available in this checkout")
+        pytest.skip("espnet_layerprune.models.layerprune (model: layerprune) is not available in this checkout")
     from tiny_recipe import TINY_CONFIG
 
     encoder_conf = yaml.safe_load(TINY_CONFIG.read_text())["encoder_conf"]

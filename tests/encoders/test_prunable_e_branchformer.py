@@ -124,7 +124,7 @@ def test_gates_scale_units_and_carry_gradients():
 
 
 def test_stock_encoder_is_upgraded_for_decoding():
-    from espnet_layerprune.apply import as_prunable
+    from espnet_layerprune.models.pruning import as_prunable
 
     stock, _ = _pair()
     xs, lens = _inputs()
