@@ -37,7 +37,8 @@ import torch  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
-from espnet_layerprune.core.ctc import error_rates, head_for  # noqa: E402
+from espnet_layerprune.core.ctc import error_rates  # noqa: E402
+from espnet_layerprune.models.pruning import head_for  # noqa: E402
 from espnet_layerprune.core.data import load_utterances  # noqa: E402
 from espnet_layerprune.core.ctc import word_errors  # noqa: E402
 from espnet_layerprune.inference.early_exit import CONFIDENCE, EarlyExit, ExitTracker  # noqa: E402

@@ -6,7 +6,7 @@ prunable.PrunableEncoderMixin.embed_input`). :class:`DevEvaluator` computes that
 input once per utterance (batch); scoring a kept-layer set then runs only the
 kept blocks (:meth:`~espnet_layerprune.encoders.prunable.PrunableEncoderMixin.
 run_units`), the shared final LayerNorm and the CTC head that decoding uses for
-that size (:func:`espnet_layerprune.core.ctc.head_for`), decodes greedily (best path)
+that size (:func:`espnet_layerprune.models.pruning.head_for`), decodes greedily (best path)
 and scores CER/WER with jiwer. The layers and arithmetic are exactly those of
 decoding with ``--prune_layers``.
 
@@ -29,8 +29,8 @@ import numpy as np
 import torch
 import yaml
 
-from espnet_layerprune.models.pruning import as_prunable
-from espnet_layerprune.core.ctc import TokenText, best_path, head_for
+from espnet_layerprune.core.ctc import TokenText, best_path
+from espnet_layerprune.models.pruning import as_prunable, head_for
 from espnet_layerprune.core.data import Utterance, load_utterances
 from espnet_layerprune.core.units import check_layers, units_of_layers
 
@@ -116,7 +116,6 @@ class DevEvaluator:
         device: str = "cpu",
     ) -> "DevEvaluator":
         """Load an ESPnet model and a Kaldi dev dir, and cache the encoder input."""
-        import espnet_layerprune  # noqa: F401  (registers our encoders)
         from espnet2.tasks.asr import ASRTask
 
         utterances = load_utterances(data_dir, max_utts)

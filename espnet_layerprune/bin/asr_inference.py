@@ -38,8 +38,8 @@ from espnet2.utils.types import str2bool, str_or_none
 from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
-from espnet_layerprune.models.pruning import prune_model, resolve_for_model
-from espnet_layerprune.core.ctc import best_path, head_for
+from espnet_layerprune.core.ctc import best_path
+from espnet_layerprune.models.pruning import head_for, prune_model, resolve_for_model
 from espnet_layerprune.inference.lexicon_search import LexiconBeamSearch, lexicon_from_tokenizer
 from espnet_layerprune.inference.early_exit import MEASURES, EarlyExit, ExitTracker, check_threshold
 from espnet_layerprune.inference.exit_gate import ExitGate

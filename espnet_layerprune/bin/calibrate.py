@@ -34,7 +34,7 @@ import torch
 from espnet2.utils.types import str2bool, str_or_none
 from torch.utils.flop_counter import FlopCounterMode
 
-from espnet_layerprune.models.pruning import resolve_for_model
+from espnet_layerprune.models.pruning import resolve_for_model, running_parameter_count, trained_sizes
 from espnet_layerprune.bin.common import (
     add_log_options,
     add_model_options,
@@ -42,7 +42,7 @@ from espnet_layerprune.bin.common import (
     setup_logging,
 )
 from espnet_layerprune.inference.budget import CALIBRATION_FILENAME, Calibration
-from espnet_layerprune.core.ctc import error_rates, head_for
+from espnet_layerprune.core.ctc import error_rates
 from espnet_layerprune.core.data import load_utterances
 from espnet_layerprune.inference.exit_gate import GATE_FILENAME, fit_gate
 from espnet_layerprune.core.files import file_sha256
@@ -77,21 +77,7 @@ def get_parser() -> argparse.ArgumentParser:
 def requests_of(model) -> List[Dict[str, int]]:
     """Every depth, and every trained size of a data-driven supernet."""
     out = [{"prune_depth": d} for d in range(1, model.encoder.num_layers + 1)]
-    supernet = getattr(model, "supernet", None)
-    if supernet is not None and getattr(supernet, "scored", False):
-        out += [{"prune_size": int(k)} for k in supernet.sizes]
-    return out
-
-
-def running_params(model, units) -> int:
-    """Parameters that run for ``units``: kept encoder units, their CTC head, everything else
-    outside the encoder (front end, normalisation, a decoder) but no unused size head."""
-    encoder = model.encoder
-    kept, enc_total = encoder.kept_parameter_count(units)
-    heads = [model.ctc, *(getattr(model, "size_ctc", None) or [])]
-    head_params = sum(p.numel() for h in heads for p in h.parameters())
-    rest = sum(p.numel() for p in model.parameters()) - enc_total - head_params
-    return kept + rest + sum(p.numel() for p in head_for(model, len(units)).parameters())
+    return out + [{"prune_size": k} for k in trained_sizes(model)]
 
 
 def calibrate(s2t, utts, timing_utts, repeats: int) -> List[dict]:
@@ -110,7 +96,7 @@ def calibrate(s2t, utts, timing_utts, repeats: int) -> List[dict]:
                 s2t(u.speech, **request)
         rows.append({"request": request, "kept_layers": list(kept.layers), "kept_units": len(kept.units),
                      "dev_wer": round(100 * wer, 2), "dev_cer": round(100 * cer, 2),
-                     "params": running_params(model, kept.units), "flops": counter.get_total_flops()})
+                     "params": running_parameter_count(model, kept.units), "flops": counter.get_total_flops()})
         log.info("%s: dev WER %.2f%%, CER %.2f%%, %d params", request, 100 * wer, 100 * cer, rows[-1]["params"])
     audio = sum(len(u.speech) for u in timing_utts) / 16000
     log.info("timing %d plans on %d utterances (%.1f s of audio), %d passes", len(rows), len(timing_utts),

@@ -1,19 +1,17 @@
-"""The CTC side of a prunable model: which head decodes a pruned net, greedy
-(best-path) decoding, and its error rates.
+"""The CTC side of decoding: greedy (best-path) decoding, token ids to text, error rates.
 
-One rule for every path (decoding, dev-set evaluation, export, training):
-:func:`head_for` gives the CTC output layer of a net with ``k`` kept units, the
-shared ``model.ctc`` unless the model was trained with per-size heads
-(``per_size_ctc: true``), whose head is that of the smallest trained size
-``>= k``. Self-conditioned CTC always conditions on the shared head, as in
-training. Every path that turns posteriors into text goes through
-:func:`best_path` and :class:`TokenText`, so they agree on blanks, repeats and
-word boundaries.
+Pure functions over CTC scores and strings (which head reads a pruned net is the model's
+business: :func:`espnet_layerprune.models.pruning.head_for`). Every path that turns
+posteriors into text (validation in training, decoding, dev-set evaluation, early exit, its
+gate, the ONNX decoder) goes through :func:`collapse` and :class:`TokenText`, so they agree on
+blanks, repeats and word boundaries.
 
 Examples:
     >>> to_text = TokenText(["<blank>", "<unk>", "▁the", "▁ca", "t"], "bpe")
     >>> to_text([2, 3, 4])
     'the cat'
+    >>> greedy_ids(np.log([[.1, .9], [.1, .9], [.9, .1], [.2, .8]]))
+    [1, 1]
     >>> word_errors("the cat", "the hat")
     (1, 2)
 """
@@ -22,22 +20,29 @@ from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
 import editdistance
+import numpy as np
 import torch
 
 BLANK_ID = 0
 
 
-def head_for(model, num_units: int):
-    """The CTC head that decodes a net of ``num_units`` kept units (see the module doc)."""
-    from espnet_layerprune.models.layerprune import LayerPruneASRModel
+def collapse(frame_ids, blank: int = BLANK_ID) -> List[int]:
+    """Best-path token ids from one utterance's per-frame argmax ids: repeats merged, blanks removed."""
+    frame_ids = np.asarray(frame_ids)
+    if frame_ids.size == 0:
+        return []
+    runs = frame_ids[np.r_[True, frame_ids[1:] != frame_ids[:-1]]]
+    return [int(t) for t in runs if t != blank]
 
-    if isinstance(model, LayerPruneASRModel):
-        return model.ctc_for_size(num_units)
-    return model.ctc
+
+def greedy_ids(log_probs, blank: int = BLANK_ID) -> List[int]:
+    """Greedy CTC of one utterance: best-path token ids of ``(T, V)`` scores (a tensor or an array)."""
+    best = log_probs.argmax(-1)
+    return collapse(best.cpu().numpy() if isinstance(best, torch.Tensor) else best, blank)
 
 
 def best_path(logits: torch.Tensor, lengths: torch.Tensor, blank: int = BLANK_ID) -> List[List[int]]:
-    """Greedy CTC: the argmax per frame, repeats merged, blanks removed.
+    """Greedy CTC of a batch: the argmax per frame, repeats merged, blanks removed.
 
     Args:
         logits: ``(B, T, V)`` scores (logits or log-posteriors).
@@ -47,12 +52,8 @@ def best_path(logits: torch.Tensor, lengths: torch.Tensor, blank: int = BLANK_ID
     Returns:
         One token-id list per utterance.
     """
-    best = logits.argmax(-1).cpu()
-    out = []
-    for row, n in zip(best, lengths.tolist()):
-        ids = torch.unique_consecutive(row[: int(n)]).tolist()
-        out.append([t for t in ids if t != blank])
-    return out
+    best = logits.argmax(-1).cpu().numpy()
+    return [collapse(row[: int(n)], blank) for row, n in zip(best, lengths.tolist())]
 
 
 class TokenText:

@@ -9,7 +9,7 @@ precedence, written once:
 2. otherwise, with a prune plan for this model (``prune_plan.yaml``, made by
    ``select_layers`` on a dev set): the plan (a depth it lacks is an error, except
    the full depth; a size only if the plan lists sizes);
-3. otherwise, for a data-driven supernet (:func:`learned_masks`): its learned
+3. otherwise, for a data-driven supernet (``masks``): its learned
    masks (top-``size`` units; for a depth, the blocks whose unit scores sum highest);
 4. otherwise: the first ``depth`` blocks (early exit through the shared CTC
    head, what intermediate CTC trains). A size needs 2 or 3.
@@ -154,20 +154,6 @@ def layers_of_units(units: Sequence[int], units_per_layer: int) -> Tuple[int, ..
 
 
 # ---------------------------------------------------------------- the decision
-def learned_masks(model):
-    """The learned unit masks of a data-driven supernet (``model: layerprune``
-    with ``simple_top_k`` or ``iterative_zero_out``), else ``None``.
-
-    The returned object answers ``size_units(size)``, ``depth_layers(depth)``
-    and ``sizes``.
-    """
-    from espnet_layerprune.models.layerprune import LayerPruneASRModel
-
-    if isinstance(model, LayerPruneASRModel) and model.supernet.scored:
-        return model.supernet
-    return None
-
-
 def resolve(
     request: PruneRequest,
     num_layers: int,
@@ -181,7 +167,8 @@ def resolve(
         request: Depth, layers or size (or none: everything).
         num_layers: Blocks of the encoder.
         units_per_layer: Prunable units per block.
-        masks: :func:`learned_masks` of the model, if any.
+        masks: The model's learned masks, if any (an object answering ``size_units(size)``
+            and ``depth_layers(depth)``; see :mod:`espnet_layerprune.models.pruning`).
         plan: The prune plan made for this model, if any (see
             :meth:`~espnet_layerprune.core.plan.PrunePlan.find_for`).
 

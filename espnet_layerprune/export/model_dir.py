@@ -34,8 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import yaml
 
-from espnet_layerprune.models.pruning import PruneResult, prune_model
-from espnet_layerprune.core.ctc import head_for
+from espnet_layerprune.models.pruning import PruneResult, head_for, prune_model
 from espnet_layerprune.core.plan import PrunePlan
 from espnet_layerprune.core.units import units_of_layers
 
@@ -332,7 +331,6 @@ def export_pruned_model(
         FileExistsError: ``output_dir`` is not empty and ``overwrite`` is false.
         NotImplementedError: Kept units that no encoder config can express.
     """
-    import espnet_layerprune  # noqa: F401  (registers our encoders)
     from espnet2.tasks.asr import ASRTask
 
     output_dir = Path(output_dir)

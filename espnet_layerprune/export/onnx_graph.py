@@ -26,10 +26,10 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from espnet_layerprune.core.ctc import head_for
 from espnet_layerprune.encoders.prunable import Embedded
 from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.export.onnx_runtime import ONNX_FILENAME, OnnxSpeech2Text
+from espnet_layerprune.models.pruning import head_for
 
 OPSET = 17
 
@@ -182,7 +182,6 @@ def export_onnx_model(asr_train_config, asr_model_file, output_dir, depth: Optio
         ConfigError: A front end, normalisation or preencoder the graph cannot express.
         FileExistsError: ``output_dir`` is not empty and ``overwrite`` is false.
     """
-    import espnet_layerprune  # noqa: F401  (registers our encoders)
     from espnet2.tasks.asr import ASRTask
 
     from espnet_layerprune.models.pruning import prune_model

@@ -30,11 +30,13 @@ Examples:
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, List, Optional
+from typing import Iterable, List, Optional
 
 import torch
 
+from espnet_layerprune.core.ctc import greedy_ids
 from espnet_layerprune.core.errors import ConfigError
+from espnet_layerprune.inference.exit_gate import ExitGate, GateFeatures
 
 MEASURES = ("max_posterior", "entropy", "learned")
 
@@ -83,7 +85,7 @@ class EarlyExit:
     measure: str = "max_posterior"
     min_depth: int = 1
     patience: int = 0
-    gate: Optional[Any] = field(default=None, compare=False, repr=False)
+    gate: Optional[ExitGate] = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         check_threshold(self.threshold)
@@ -117,13 +119,6 @@ class EarlyExit:
         return CONFIDENCE[self.measure](logp, blank)
 
 
-
-def greedy_ids(logp: torch.Tensor, blank: int = 0) -> List[int]:
-    """Best-path token ids of ``(T, V)`` log-posteriors."""
-    ids = torch.unique_consecutive(logp.argmax(-1)).tolist()
-    return [t for t in ids if t != blank]
-
-
 class ExitTracker:
     """The exit decision for one utterance: feed every layer's log-posteriors in order
     (or ``None`` for a layer nobody reads) until :meth:`update` says stop.
@@ -144,8 +139,6 @@ class ExitTracker:
         self.confidence: Optional[float] = None
         self.features = None
         if policy.measure == "learned":  # the gate's features chain over every candidate layer
-            from espnet_layerprune.inference.exit_gate import GateFeatures
-
             self.features = GateFeatures(max(self.exits), blank)
 
     def needs(self, layer: int) -> bool:

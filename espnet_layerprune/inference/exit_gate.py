@@ -37,6 +37,7 @@ import numpy as np
 import torch
 import yaml
 
+from espnet_layerprune.core.ctc import collapse, greedy_ids
 from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.core.files import file_sha256, save_yaml
 
@@ -71,8 +72,7 @@ class GateFeatures:
         frame_ids = lp.argmax(-1) if lp.size else np.zeros(0, int)
         best = lp[np.arange(len(frame_ids)), frame_ids]
         if ids is None:
-            runs = frame_ids[np.r_[True, frame_ids[1:] != frame_ids[:-1]]] if len(frame_ids) else frame_ids
-            ids = runs[runs != self.blank].tolist()
+            ids = collapse(frame_ids, self.blank)
         p_best = np.exp(best)
         spoken = frame_ids != self.blank
         chosen = p_best[spoken] if spoken.any() else p_best
@@ -179,8 +179,6 @@ def gate_dataset(layer_logps, layer_errors, blank: int = 0):
     Returns:
         ``X`` (utterances * L, features) and ``y`` (1: no more errors than the top layer).
     """
-    from espnet_layerprune.inference.early_exit import greedy_ids
-
     X, y = [], []
     for logps, errors in zip(layer_logps, layer_errors):
         feats = GateFeatures(len(logps), blank)

@@ -7,10 +7,10 @@ encoder weights, with the encoder's
 and sums their weighted losses. Features (frontend, SpecAugment, normalization)
 are computed once per step and shared by all passes.
 
-After training, :meth:`LayerPruneASRModel.size_units` and
-:meth:`LayerPruneASRModel.depth_layers` give the learned masks; decoding
-(:func:`espnet_layerprune.models.pruning.prune_model`) uses them for ``--prune_size`` and
-``--prune_depth``. Inference itself is ESPnet's (:meth:`encode` is inherited).
+After training, the supernet's learned masks (:meth:`LayerPruneASRModel.size_units`,
+``supernet.depth_layers``) decide what ``--prune_size`` and ``--prune_depth`` keep
+(:mod:`espnet_layerprune.models.pruning`). Inference itself is ESPnet's (:meth:`encode` is
+inherited).
 """
 
 import copy
@@ -175,13 +175,6 @@ class LayerPruneASRModel(ESPnetASRModel):
         frozen at the start of stage 2; nested across sizes)."""
         size = check_depth(size, self.encoder.num_units, option="--prune_size")
         return self.supernet.size_units(size)
-
-    def depth_layers(self, depth: int) -> Optional[Tuple[int, ...]]:
-        """1-based blocks kept at ``depth``: the ``depth`` blocks whose units'
-        (frozen) scores sum highest; ``None`` (first blocks) for the
-        ``stochastic_depth`` method."""
-        depth = check_depth(depth, self.encoder.num_layers)
-        return self.supernet.depth_layers(depth)
 
     def ctc_for_size(self, size: int) -> CTC:
         """The CTC head that decodes a net of ``size`` units."""

@@ -1,12 +1,20 @@
-"""Apply a pruning request to a built ESPnet model.
+"""Pruning a built ESPnet model: what it can serve, and a request applied to it.
 
-:func:`prune_model` resolves the request with :func:`espnet_layerprune.core.units.resolve`
-(the one place that decides which units run) and sets the encoder's kept units.
-Decoding, layer selection, analysis and export all call it, so the same request
-keeps the same units and decodes with the same CTC head everywhere
-(:func:`espnet_layerprune.core.ctc.head_for`). Models trained by stock ESPnet
-(``transformer`` or ``conformer`` encoders) are given the prunable behaviour in
-place (same modules, same weights), which is plain early exit.
+The one module that knows the models; everything above it (decoding, selection, analysis,
+export, calibration) asks it, so the same request keeps the same units and decodes with the
+same CTC head everywhere:
+
+* :func:`head_for`: the CTC head of a net of ``k`` kept units: the shared ``model.ctc``, or
+  with ``per_size_ctc: true`` the head of the smallest trained size ``>= k``. Self-conditioned
+  CTC always conditions on the shared head, as in training;
+* :func:`learned_masks`, :func:`trained_sizes`: a data-driven supernet's learned masks and
+  the sizes it was trained at;
+* :func:`resolve_for_model`: :func:`espnet_layerprune.core.units.resolve` (the one place that
+  decides which units run) with the model's own encoder and masks;
+* :func:`prune_model`: resolve, and set the encoder's kept units;
+* :func:`as_prunable`: models trained by stock ESPnet (``transformer``, ``conformer`` or
+  ``e_branchformer`` encoders) are given the prunable behaviour in place (same modules, same
+  weights), which is plain early exit.
 """
 
 import logging
@@ -15,35 +23,23 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 
-from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
 from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.core.plan import PrunePlan
-from espnet_layerprune.core.units import KeptUnits, PruneRequest, learned_masks, resolve
+from espnet_layerprune.core.units import KeptUnits, PruneRequest, resolve
+from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
+from espnet_layerprune.models.layerprune import LayerPruneASRModel
 
 
 @dataclass(frozen=True)
 class PruneResult:
     """What a pruning request resolved to, with parameter counts (for logs and reports)."""
 
-    kept: KeptUnits
+    kept_layers: Tuple[int, ...]
+    kept_units: Tuple[int, ...]
+    num_layers: int
+    source: str
     encoder_params_kept: int
     encoder_params_total: int
-
-    @property
-    def kept_layers(self) -> Tuple[int, ...]:
-        return self.kept.layers
-
-    @property
-    def kept_units(self) -> Tuple[int, ...]:
-        return self.kept.units
-
-    @property
-    def num_layers(self) -> int:
-        return self.kept.num_layers
-
-    @property
-    def source(self) -> str:
-        return self.kept.source
 
     def describe(self) -> str:
         return (
@@ -61,6 +57,40 @@ class PruneResult:
             "encoder_params_kept": self.encoder_params_kept,
             "encoder_params_total": self.encoder_params_total,
         }
+
+
+def head_for(model, num_units: int):
+    """The CTC head that decodes a net of ``num_units`` kept units (see the module doc)."""
+    if isinstance(model, LayerPruneASRModel):
+        return model.ctc_for_size(num_units)
+    return model.ctc
+
+
+def learned_masks(model):
+    """The learned unit masks of a data-driven supernet (``model: layerprune`` with
+    ``simple_top_k`` or ``iterative_zero_out``), else ``None``.
+
+    The returned object answers ``size_units(size)`` and ``depth_layers(depth)``.
+    """
+    if isinstance(model, LayerPruneASRModel) and model.supernet.scored:
+        return model.supernet
+    return None
+
+
+def trained_sizes(model) -> Tuple[int, ...]:
+    """The sizes (unit counts) a data-driven supernet was trained at; ``()`` for other models."""
+    masks = learned_masks(model)
+    return tuple(int(k) for k in masks.config.sizes) if masks is not None else ()
+
+
+def running_parameter_count(model, units: Sequence[int]) -> int:
+    """Parameters that run for ``units``: kept encoder units, their CTC head, everything else
+    outside the encoder (front end, normalisation, a decoder) but no unused size head."""
+    kept, enc_total = model.encoder.kept_parameter_count(units)
+    heads = [model.ctc, *(getattr(model, "size_ctc", None) or [])]
+    head_params = sum(p.numel() for h in heads for p in h.parameters())
+    rest = sum(p.numel() for p in model.parameters()) - enc_total - head_params
+    return kept + rest + sum(p.numel() for p in head_for(model, len(units)).parameters())
 
 
 def as_prunable(encoder: torch.nn.Module) -> PrunableEncoderMixin:
@@ -139,6 +169,6 @@ def prune_model(
     encoder = as_prunable(model.encoder)
     encoder.keep_units(kept.units)
     params_kept, total = encoder.kept_parameter_count()
-    result = PruneResult(kept, params_kept, total)
+    result = PruneResult(kept.layers, kept.units, kept.num_layers, kept.source, params_kept, total)
     logging.info("layer pruning: %s", result.describe())
     return result

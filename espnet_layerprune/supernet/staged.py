@@ -10,8 +10,6 @@ smallest subnet), the smallest subnet and one medium subnet drawn uniformly
 import logging
 from typing import List
 
-import torch
-
 from espnet_layerprune.supernet.scores import nested_masks
 from espnet_layerprune.supernet.passes import SubnetPass
 from espnet_layerprune.supernet.stochastic_depth import StochasticDepthMethod

@@ -12,7 +12,7 @@ from model_dirs import random_model_dir
 
 from espnet_layerprune.bin import asr_inference
 from espnet_layerprune.bin.asr_inference import Speech2Text
-from espnet_layerprune.core.ctc import head_for
+from espnet_layerprune.models.pruning import head_for
 from espnet_layerprune.inference.early_exit import EarlyExit
 from espnet_layerprune.core.errors import ConfigError
 
@@ -153,7 +153,7 @@ def test_plain_model_auto_fails_on_the_command_line(tmp_path, capsys):
 
 
 def test_patience_exits_where_the_hypothesis_stops_changing(model_dir):
-    from espnet_layerprune.inference.early_exit import greedy_ids
+    from espnet_layerprune.core.ctc import greedy_ids
 
     config, model = model_dir
     probe = Speech2Text(str(config), str(model), **OPTS)

@@ -125,7 +125,7 @@ def test_onnx_export_decodes_real_audio_like_pytorch(tiny_recipe, tmp_path):
 
     from espnet_layerprune.bin import export
     from espnet_layerprune.bin.asr_inference import best_text
-    from espnet_layerprune.core.ctc import head_for
+    from espnet_layerprune.models.pruning import head_for
     from espnet_layerprune.core.data import load_utterances
     from espnet_layerprune.export.onnx_runtime import OnnxSpeech2Text
 

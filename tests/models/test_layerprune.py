@@ -93,7 +93,7 @@ def test_simple_top_k_trains_and_switches_to_stage_2():
     assert [len(m) for m in masks] == [3, 6, 9, 12]
     assert all(set(a) <= set(b) for a, b in zip(masks, masks[1:]))
     assert model.size_units(3) == model.supernet.train_passes(model.supernet.step)[1].units
-    assert len(model.depth_layers(2)) == 2
+    assert len(model.supernet.depth_layers(2)) == 2
 
 
 def test_iterative_zero_out_trains_with_sparsity_loss_and_resets():
@@ -146,7 +146,7 @@ def test_stochastic_depth_method_with_intermediate_ctc_on_a_transformer():
     assert "loss_interctc_layer2" in history[0] or any(
         "loss_interctc_layer2" in h for h in history)  # unless layer 2 was skipped
     assert not any(k.startswith("loss_size") or k == "loss_subnet" for k in history[0])
-    assert model.depth_layers(2) is None and model.size_units(2) == (1, 2)
+    assert model.supernet.depth_layers(2) is None and model.size_units(2) == (1, 2)
 
 
 def test_intermediate_ctc_is_for_the_supernet_pass():
