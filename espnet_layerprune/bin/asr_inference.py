@@ -22,6 +22,7 @@ In asr.sh: ``--inference_args "--prune_depth 6"``.
 import argparse
 import contextlib
 import dataclasses
+import functools
 import logging
 import sys
 import threading
@@ -39,7 +40,7 @@ from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet_layerprune.core.ctc import best_path
-from espnet_layerprune.models.pruning import head_for, prune_model, resolve_for_model
+from espnet_layerprune.models.pruning import depth_networks, head_for, prune_model, resolve_for_model
 from espnet_layerprune.inference.lexicon_search import LexiconBeamSearch, lexicon_from_tokenizer
 from espnet_layerprune.inference.early_exit import MEASURES, EarlyExit, ExitTracker, check_threshold
 from espnet_layerprune.inference.exit_gate import ExitGate
@@ -57,7 +58,7 @@ from espnet_layerprune.bin.common import (
 )
 from espnet_layerprune.encoders.prunable import expand_interctc_layer_idx
 from espnet_layerprune.core.plan import PrunePlan
-from espnet_layerprune.core.units import PRUNE_OPTIONS, PruneRequest
+from espnet_layerprune.core.units import PRUNE_OPTIONS, KeptUnits, PruneRequest
 from espnet_layerprune.encoders import precision as numerics
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
@@ -262,28 +263,29 @@ class Speech2Text(stock.Speech2Text):
         return None
 
     def _call_with_exit(self, speech, policy: EarlyExit):
-        """Decode one utterance, stopping the encoder at the first confident layer."""
+        """Decode one utterance, stopping the encoder at the first confident depth (the networks
+        ``--prune_depth N`` runs, in order of N)."""
         encoder, model = self.asr_model.encoder, self.asr_model
-        tracker = ExitTracker(policy, set(encoder.interctc_layer_idx) | {encoder.num_layers}, model.blank_id)
+        tracker = ExitTracker(policy, self.exit_depths, model.blank_id)
         record = {"layer": None, "confidence": None}
         self._call.exit = record
+        networks = self.depth_networks
 
         def stop(depth: int, out: torch.Tensor) -> bool:
-            if not tracker.needs(depth):
-                return False
-            head = head_for(model, depth * encoder.units_per_layer)
+            head = head_for(model, len(networks[depth].units))
             done = tracker.update(depth, head.log_softmax(out)[0])
             if tracker.layer == depth:
                 record.update(layer=depth, confidence=round(tracker.confidence, 4))
-                self._call.head = head  # the decoder reads the exit layer with its own head
+                self._call.head = head  # the decoder reads the exit depth with its own head
             return done
 
+        candidates = [c for c in self._depth_plans if tracker.needs(c[0])]  # the full depth always
         try:
             if len(speech) < self.min_samples:
                 raise TooShortUttError(f"has {len(speech)} samples and is too short for the frontend and "
                                        f"subsampling (it needs at least {self.min_samples})",
                                        len(speech), self.min_samples)
-            with encoder.exiting(stop):
+            with encoder.exiting(stop, candidates):
                 results = super().__call__(speech)
             logging.info("early exit at layer %d of %d (%s %.3f, threshold %g)", record["layer"],
                          encoder.num_layers, policy.measure, record["confidence"], policy.threshold)
@@ -294,20 +296,38 @@ class Speech2Text(stock.Speech2Text):
                 with self._exit_lock:
                     self.exit_log.append(dict(record))
 
+    @functools.cached_property
+    def depth_networks(self) -> Dict[int, KeptUnits]:
+        """What ``--prune_depth N`` keeps for every depth it serves (the prune plan, the learned
+        masks or the first N layers): the networks early exit tries, in order."""
+        return depth_networks(self.asr_model, self.plan)
+
+    @functools.cached_property
+    def exit_depths(self) -> frozenset:
+        """Depths whose network ends in a layer with a CTC output (intermediate or final)."""
+        encoder = self.asr_model.encoder
+        outputs = set(encoder.interctc_layer_idx) | {encoder.num_layers}
+        return frozenset(d for d, kept in self.depth_networks.items() if kept.layers[-1] in outputs)
+
+    @functools.cached_property
+    def _depth_plans(self):
+        return self.asr_model.encoder.depth_plans({d: k.units for d, k in self.depth_networks.items()})
+
     @property
     def last_exit(self) -> Optional[dict]:
         """``{"layer", "confidence"}`` of this thread's last early-exit call."""
         return getattr(self._call, "exit", None)
 
     def decode_all_depths(self, speech) -> Dict[int, str]:
-        """Greedy CTC text at every depth 1..L (the first N layers, each read by its own
-        CTC head) from ONE encoder pass: ``{1: "...", 2: "...", ..., L: "..."}``."""
+        """Greedy CTC text at every depth ``--prune_depth`` serves (each network read by its own
+        CTC head), from one front-end pass: ``{1: "...", 2: "...", ..., L: "..."}``."""
         return {depth: self.greedy_text(logp) for depth, logp in self.depth_posteriors(speech).items()}
 
     @torch.no_grad()
     def depth_posteriors(self, speech) -> Dict[int, torch.Tensor]:
-        """CTC log-posteriors ``(T, V)`` of the first-N-layers network for every N, from ONE
-        encoder pass (each depth read by its own CTC head)."""
+        """CTC log-posteriors ``(T, V)`` of the network of every depth ``--prune_depth`` serves
+        (:attr:`depth_networks`), each read by its own CTC head, from one front-end pass and
+        one early-exit pass that records every depth."""
         model = self.asr_model
         if len(speech) < self.min_samples:
             raise TooShortUttError(f"has {len(speech)} samples; decoding needs at least {self.min_samples}",
@@ -320,9 +340,10 @@ class Speech2Text(stock.Speech2Text):
         if model.preencoder is not None:
             feats, feats_lengths = model.preencoder(feats, feats_lengths)
         encoder = model.encoder
-        outputs = encoder.depth_outputs(encoder.embed_input(feats, feats_lengths), ctc=model.ctc)
-        return {depth: head_for(model, depth * encoder.units_per_layer).log_softmax(out)[0]
-                for depth, out in enumerate(outputs, start=1)}
+        outputs = encoder.depth_outputs(encoder.embed_input(feats, feats_lengths), ctc=model.ctc,
+                                        candidates=self._depth_plans)
+        return {depth: head_for(model, len(self.depth_networks[depth].units)).log_softmax(out)[0]
+                for (depth, _), out in zip(self._depth_plans, outputs)}
 
     def greedy_text(self, logp: torch.Tensor) -> str:
         """Best-path text of one utterance's ``(T, V)`` log-posteriors."""

@@ -160,6 +160,7 @@ def resolve(
     units_per_layer: int = 1,
     masks=None,
     plan=None,
+    warn: bool = True,
 ) -> KeptUnits:
     """Decide which units run for ``request`` (precedence: see the module doc).
 
@@ -171,6 +172,8 @@ def resolve(
             and ``depth_layers(depth)``; see :mod:`espnet_layerprune.models.pruning`).
         plan: The prune plan made for this model, if any (see
             :meth:`~espnet_layerprune.core.plan.PrunePlan.find_for`).
+        warn: Warn when a depth keeps blocks of learned masks that no training pass ran
+            together (callers resolving every depth at once say it once themselves).
 
     Raises:
         ConfigError: An out-of-range request, or a size the model cannot serve.
@@ -202,7 +205,8 @@ def resolve(
         layers = plan.layers_for_depth(depth, num_layers)
         return kept(units_of_layers(layers, U), f"prune plan {plan.source}")
     if masks is not None and depth < num_layers:
-        _warn_blocks_not_trained_together(masks, depth, U)
+        if warn:
+            _warn_blocks_not_trained_together(masks, depth, U)
         return kept(units_of_layers(masks.depth_layers(depth), U), "supernet learned scores")
     return kept(units_of_layers(range(1, depth + 1), U), "default rule: keep the first N layers")
 

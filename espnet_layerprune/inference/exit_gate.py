@@ -169,22 +169,25 @@ class ExitGate:
         return gate
 
 
-def gate_dataset(layer_logps, layer_errors, blank: int = 0):
+def gate_dataset(layer_logps, layer_errors, blank: int = 0, depths: Optional[Sequence[int]] = None):
     """Training set of the gate from per-utterance tables.
 
     Args:
-        layer_logps: Per utterance, the ``(T, V)`` log-posteriors at every layer 1..L.
-        layer_errors: Per utterance, word errors of the greedy hypothesis at every layer.
+        layer_logps: Per utterance, the ``(T, V)`` log-posteriors at every depth, in order.
+        layer_errors: Per utterance, word errors of the greedy hypothesis at every depth.
+        blank: Blank token id.
+        depths: The depth of each entry (default ``1..L``; a prune plan may serve fewer).
 
     Returns:
-        ``X`` (utterances * L, features) and ``y`` (1: no more errors than the top layer).
+        ``X`` (utterances * depths, features) and ``y`` (1: no more errors than the full depth).
     """
     X, y = [], []
     for logps, errors in zip(layer_logps, layer_errors):
-        feats = GateFeatures(len(logps), blank)
-        for n, logp in enumerate(logps, 1):
-            X.append(feats.update(n, logp, greedy_ids(torch.as_tensor(logp), blank)))
-            y.append(float(errors[n - 1] <= errors[-1]))
+        numbers = list(depths) if depths is not None else list(range(1, len(logps) + 1))
+        feats = GateFeatures(numbers[-1], blank)
+        for n, (depth, logp) in enumerate(zip(numbers, logps)):
+            X.append(feats.update(depth, logp, greedy_ids(torch.as_tensor(logp), blank)))
+            y.append(float(errors[n] <= errors[-1]))
     return np.array(X), np.array(y)
 
 
@@ -204,11 +207,12 @@ def fit_gate(s2t, utts, l2: float = 1e-2, log_every: int = 50) -> ExitGate:
     logps, errors = [], []
     for n, utt in enumerate(utts, 1):
         layers = s2t.depth_posteriors(utt.speech)
-        logps.append([layers[d] for d in sorted(layers)])
+        depths = sorted(layers)
+        logps.append([layers[d] for d in depths])
         errors.append([word_errors(utt.text, s2t.greedy_text(lp))[0] for lp in logps[-1]])
         if n % log_every == 0:
             logging.getLogger(__name__).info("exit gate: %d/%d utterances", n, len(utts))
-    X, y = gate_dataset(logps, errors, blank)
+    X, y = gate_dataset(logps, errors, blank, depths)
     gate = ExitGate.fit(X, y, l2)
     predicted = np.array([gate.probability(x) >= 0.5 for x in X])
     gate.info = {"utterances": len(utts), "samples": int(len(y)), "l2": l2,

@@ -10,7 +10,8 @@ same CTC head everywhere:
 * :func:`learned_masks`, :func:`trained_sizes`: a data-driven supernet's learned masks and
   the sizes it was trained at;
 * :func:`resolve_for_model`: :func:`espnet_layerprune.core.units.resolve` (the one place that
-  decides which units run) with the model's own encoder and masks;
+  decides which units run) with the model's own encoder and masks; :func:`depth_networks`:
+  that for every depth, the networks early exit tries in order;
 * :func:`prune_model`: resolve, and set the encoder's kept units;
 * :func:`as_prunable`: models trained by stock ESPnet (``transformer``, ``conformer`` or
   ``e_branchformer`` encoders) are given the prunable behaviour in place (same modules, same
@@ -19,7 +20,7 @@ same CTC head everywhere:
 
 import logging
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 
@@ -143,6 +144,21 @@ def resolve_for_model(model, request: PruneRequest, plan: Optional[PrunePlan] = 
     return resolve(
         request, encoder.num_layers, encoder.units_per_layer, learned_masks(model), plan
     )
+
+
+def depth_networks(model, plan: Optional[PrunePlan] = None) -> Dict[int, KeptUnits]:
+    """What ``--prune_depth N`` keeps, for every depth it serves: 1..L, or with a prune plan the
+    plan's depths and the full depth. Early exit tries these networks, in order of depth."""
+    encoder = as_prunable(model.encoder)
+    L, U, masks = encoder.num_layers, encoder.units_per_layer, learned_masks(model)
+    depths = range(1, L + 1) if plan is None else sorted(set(plan.depths) | {L})
+    if masks is not None and plan is None:
+        logging.warning(
+            "depths of a data-driven supernet keep, at each depth, the blocks whose summed unit "
+            "scores rank highest, which were not trained together as subnets (its trained sizes are %s)",
+            tuple(masks.sizes),
+        )
+    return {d: resolve(PruneRequest(depth=d), L, U, masks, plan, warn=False) for d in depths}
 
 
 def prune_model(

@@ -166,3 +166,42 @@ def test_patience_exits_where_the_hypothesis_stops_changing(model_dir):
     s2t = Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=1e-6, exit_patience=1, **OPTS)
     s2t(speech)
     assert s2t.last_exit["layer"] == expected
+
+
+@pytest.mark.parametrize("conditioning", [False, True])
+def test_with_a_prune_plan_the_exit_at_depth_n_runs_what_prune_depth_n_runs(tmp_path, conditioning):
+    """Version 0.2 exited through the first N layers whatever the plan said, so --prune_depth auto
+    and --prune_depth N disagreed on a model with a prune plan (or learned masks)."""
+    from espnet_layerprune.core.plan import PLAN_FILENAME, PrunePlan
+
+    config, model = random_model_dir(tmp_path, encoder_conf={
+        "interctc_layer_idx": "all", "num_blocks": 4, "interctc_use_conditioning": conditioning},
+        model_conf={"interctc_weight": 0.5})
+    # neither the first N layers nor one running order: depth 2 continues past depth 1's top,
+    # depth 3 starts again below it, depth 4 continues from depth 3's first two layers
+    depths = {1: [2], 2: [2, 4], 3: [1, 2, 4]}
+    plan = PrunePlan(num_layers=4, depths={d: {"layers": v} for d, v in depths.items()}, strategy="greedy")
+    plan.for_model(model).save(model.parent / PLAN_FILENAME)
+    speech = _speech(seed=1)
+
+    def encoded(s2t, **call):
+        seen = []
+        hook = s2t.asr_model.encoder.register_forward_hook(lambda m, i, o: seen.append(o[0]))
+        ids = _top(s2t(speech, **call))[2]
+        hook.remove()
+        return ids, (seen[0][0] if isinstance(seen[0], tuple) else seen[0])
+
+    first_n = Speech2Text(str(config), str(model), use_prune_plan=False, **OPTS)
+    texts = Speech2Text(str(config), str(model), **OPTS).decode_all_depths(speech)  # the plan's depths
+    for depth in (1, 2, 3, 4):
+        fixed = Speech2Text(str(config), str(model), prune_depth=depth, **OPTS)
+        assert list(fixed.pruning.kept_layers) == depths.get(depth, [1, 2, 3, 4])
+        auto = Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=1e-6,
+                           exit_min_depth=depth, **OPTS)
+        exit_ids, exit_out = encoded(auto)
+        fixed_ids, fixed_out = encoded(fixed)
+        assert auto.last_exit["layer"] == depth and exit_ids == fixed_ids
+        torch.testing.assert_close(exit_out, fixed_out, rtol=0, atol=1e-5)
+        assert texts[depth] == _top(fixed(speech))[0]
+        if depth < 4:  # not what the first N layers give
+            assert not torch.allclose(exit_out, encoded(first_n, prune_depth=depth)[1])

@@ -4,7 +4,7 @@ import pytest
 import torch
 from espnet2.asr.encoder.e_branchformer_encoder import EBranchformerEncoder
 
-from espnet_layerprune.encoders.prunable import UnitGates
+from espnet_layerprune.encoders.run_plan import UnitGates
 from espnet_layerprune.encoders.prunable_e_branchformer import PrunableEBranchformerEncoder
 
 SMALL = dict(
