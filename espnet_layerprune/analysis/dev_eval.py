@@ -30,6 +30,7 @@ import torch
 import yaml
 
 from espnet_layerprune.core.ctc import TokenText, best_path
+from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import as_prunable, head_for
 from espnet_layerprune.core.data import Utterance, load_utterances
 from espnet_layerprune.core.units import check_layers, units_of_layers
@@ -135,13 +136,8 @@ class DevEvaluator:
         speech = torch.zeros(len(utts), int(lengths.max()))
         for i, u in enumerate(utts):
             speech[i, : len(u.speech)] = torch.as_tensor(u.speech, dtype=torch.float32)
-        speech, lengths = speech.to(self.device), lengths.to(self.device)
-        feats, flens = model._extract_feats(speech, lengths)
-        if model.normalize is not None:
-            feats, flens = model.normalize(feats, flens)
-        if model.preencoder is not None:
-            feats, flens = model.preencoder(feats, flens)
-        return {"keys": [u.key for u in utts], "embedded": self.encoder.embed_input(feats, flens)}
+        embedded = encoder_input(model, speech.to(self.device), lengths.to(self.device))
+        return {"keys": [u.key for u in utts], "embedded": embedded}
 
     def _run(self, batch: dict, layers: Layers, start=None, all_hs: bool = False):
         """Run ``layers`` from the cached embedding (or from hidden state ``start``)."""

@@ -40,6 +40,7 @@ from espnet2.legacy.utils.cli_utils import get_commandline_args
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet_layerprune.core.ctc import best_path
+from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import depth_networks, head_for, prune_model, resolve_for_model
 from espnet_layerprune.inference.lexicon_search import LexiconBeamSearch, lexicon_from_tokenizer
 from espnet_layerprune.inference.early_exit import MEASURES, EarlyExit, ExitTracker, check_threshold
@@ -334,14 +335,8 @@ class Speech2Text(stock.Speech2Text):
                                    len(speech), self.min_samples)
         speech = torch.as_tensor(speech, dtype=torch.float32)[None].to(self.device)
         lengths = speech.new_full([1], speech.size(1), dtype=torch.long)
-        feats, feats_lengths = model._extract_feats(speech, lengths)  # as ESPnet's encode(), in eval
-        if model.normalize is not None:
-            feats, feats_lengths = model.normalize(feats, feats_lengths)
-        if model.preencoder is not None:
-            feats, feats_lengths = model.preencoder(feats, feats_lengths)
-        encoder = model.encoder
-        outputs = encoder.depth_outputs(encoder.embed_input(feats, feats_lengths), ctc=model.ctc,
-                                        candidates=self._depth_plans)
+        outputs = model.encoder.depth_outputs(encoder_input(model, speech, lengths), ctc=model.ctc,
+                                              candidates=self._depth_plans)
         return {depth: head_for(model, len(self.depth_networks[depth].units)).log_softmax(out)[0]
                 for (depth, _), out in zip(self._depth_plans, outputs)}
 

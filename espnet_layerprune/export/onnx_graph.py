@@ -29,6 +29,7 @@ import yaml
 from espnet_layerprune.encoders.prunable import Embedded
 from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.export.onnx_runtime import ONNX_FILENAME, OnnxSpeech2Text
+from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import head_for
 
 OPSET = 17
@@ -200,10 +201,7 @@ def export_onnx_model(asr_train_config, asr_model_file, output_dir, depth: Optio
     speech = np.random.default_rng(1).standard_normal(int(1.5 * fs)).astype(np.float32) * 0.1
     with torch.no_grad():
         x = torch.from_numpy(speech)[None]
-        feats, lens = model._extract_feats(x, torch.tensor([x.size(1)]))
-        if model.normalize is not None:
-            feats, lens = model.normalize(feats, lens)
-        enc = model.encoder(feats, lens, ctc=model.ctc)[0]
+        enc = model.encoder.run_units(encoder_input(model, x, torch.tensor([x.size(1)])), ctc=model.ctc)[0]
         enc = enc[0] if isinstance(enc, tuple) else enc
         expected = head_for(model, len(pruned.kept_units)).log_softmax(enc)[0].numpy()
     got = OnnxSpeech2Text(output_dir, threads=1).log_probs(speech)

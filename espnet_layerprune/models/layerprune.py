@@ -22,19 +22,19 @@ from espnet2.asr.ctc import CTC
 from espnet2.asr.decoder.abs_decoder import AbsDecoder
 from espnet2.asr.decoder.linear_decoder import LinearDecoder
 from espnet2.asr.encoder.abs_encoder import AbsEncoder
-from espnet2.asr.espnet_model import ESPnetASRModel, autocast_type
+from espnet2.asr.espnet_model import ESPnetASRModel
 from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from espnet2.asr.postencoder.abs_postencoder import AbsPostEncoder
 from espnet2.asr.preencoder.abs_preencoder import AbsPreEncoder
 from espnet2.asr.specaug.abs_specaug import AbsSpecAug
 from espnet2.layers.abs_normalize import AbsNormalize
 from espnet2.torch_utils.device_funcs import force_gatherable
-from torch.amp import autocast
 from typeguard import typechecked
 
 from espnet_layerprune.core.ctc import TokenText, best_path, error_rates
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
 from espnet_layerprune.encoders.run_plan import UnitGates
+from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.core.units import check_depth
 from espnet_layerprune.supernet import Supernet, SubnetPass
@@ -218,7 +218,6 @@ class LayerPruneASRModel(ESPnetASRModel):
         text[text == -1] = self.ignore_id
         text = text[:, : text_lengths.max()]
 
-        feats, feats_lengths = self._features(speech, speech_lengths)
         if self.training:
             step = self.supernet.start_train_step()
             passes = self.supernet.train_passes(step)
@@ -234,7 +233,7 @@ class LayerPruneASRModel(ESPnetASRModel):
         loss = None
         # The front end, which no mask prunes, runs once for all passes (on CPU it is
         # the largest share of the cost); gradients from every pass reach it.
-        embedded = self.encoder.embed_input(feats, feats_lengths)
+        embedded = encoder_input(self, speech, speech_lengths)
         for p in passes:
             pass_loss, pass_stats = self._run_pass(p, embedded, text, text_lengths)
             if p.name == "supernet":
@@ -256,18 +255,6 @@ class LayerPruneASRModel(ESPnetASRModel):
         stats["loss"] = loss.detach()
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)
         return loss, stats, weight
-
-    def _features(self, speech, speech_lengths):
-        """Frontend, SpecAugment, normalization and pre-encoder, as in ``encode``."""
-        with autocast("cuda", enabled=self.autocast_frontend, dtype=autocast_type):
-            feats, feats_lengths = self._extract_feats(speech, speech_lengths)
-            if self.specaug is not None and self.training:
-                feats, feats_lengths = self.specaug(feats, feats_lengths)
-            if self.normalize is not None:
-                feats, feats_lengths = self.normalize(feats, feats_lengths)
-        if self.preencoder is not None:
-            feats, feats_lengths = self.preencoder(feats, feats_lengths)
-        return feats, feats_lengths
 
     def _run_pass(self, p: SubnetPass, embedded, text, text_lengths):
         gates = None if p.gates is None else UnitGates(p.gates, p.gates_open)

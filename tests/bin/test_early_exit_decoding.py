@@ -12,6 +12,7 @@ from model_dirs import random_model_dir
 
 from espnet_layerprune.bin import asr_inference
 from espnet_layerprune.bin.asr_inference import Speech2Text
+from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import head_for
 from espnet_layerprune.inference.early_exit import EarlyExit
 from espnet_layerprune.core.errors import ConfigError
@@ -37,8 +38,7 @@ def _top(results):
 def _confidences(s2t, speech, measure):
     model, encoder = s2t.asr_model, s2t.asr_model.encoder
     x = torch.as_tensor(speech)[None]
-    feats, lens = model._extract_feats(x, x.new_full([1], x.size(1), dtype=torch.long))
-    outs = encoder.depth_outputs(encoder.embed_input(feats, lens), ctc=model.ctc)
+    outs = encoder.depth_outputs(encoder_input(model, x, torch.tensor([x.size(1)])), ctc=model.ctc)
     policy = EarlyExit(0.5, measure)
     return [policy.confidence(head_for(model, d).log_softmax(o)[0], model.blank_id) for d, o in enumerate(outs, 1)]
 
@@ -160,8 +160,7 @@ def test_patience_exits_where_the_hypothesis_stops_changing(model_dir):
     speech = _speech(seed=1)
     m, enc = probe.asr_model, probe.asr_model.encoder
     x = torch.as_tensor(speech)[None]
-    feats, lens = m._extract_feats(x, x.new_full([1], x.size(1), dtype=torch.long))
-    ids = [greedy_ids(m.ctc.log_softmax(o)[0]) for o in enc.depth_outputs(enc.embed_input(feats, lens))]
+    ids = [greedy_ids(m.ctc.log_softmax(o)[0]) for o in enc.depth_outputs(encoder_input(m, x, torch.tensor([x.size(1)])))]
     expected = next((d for d in range(2, 5) if ids[d - 1] == ids[d - 2]), 4)
     s2t = Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=1e-6, exit_patience=1, **OPTS)
     s2t(speech)
