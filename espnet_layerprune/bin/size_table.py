@@ -35,10 +35,10 @@ def size_table(model) -> str:
     if not supernet.scored:
         source = "method stochastic_depth: a size keeps the first units (whole blocks)"
     elif supernet.is_frozen:
-        source = f"method {supernet.method}: masks frozen at the start of stage 2"
+        source = f"method {supernet.config.method}: masks frozen at the start of stage 2"
     else:
         source = (
-            f"method {supernet.method}: stage 2 not reached, masks from the current "
+            f"method {supernet.config.method}: stage 2 not reached, masks from the current "
             "scores"
         )
     lines = [

@@ -146,14 +146,14 @@ class LayerPruneASRModel(ESPnetASRModel):
         )
         if self.supernet.scored and encoder.skips_in_training:
             raise ConfigError(
-                f"with supernet method {self.supernet.method}, skipping is set by "
+                f"with supernet method {self.supernet.config.method}, skipping is set by "
                 "model_conf.supernet.stage1_stochastic_depth / "
                 "stage2_stochastic_depth; set encoder_conf.stochastic_depth_rate "
                 "and layer_drop_rate to 0"
             )
         if self.supernet.scored and len(encoder.kept_units) != encoder.num_units:
             raise ConfigError(
-                f"with supernet method {self.supernet.method}, the training passes choose "
+                f"with supernet method {self.supernet.config.method}, the training passes choose "
                 "the units; a static encoder_conf.prune_layers / prune_units would be "
                 "ignored in training but applied in validation. Remove it (prune at "
                 "decoding time with --prune_size / --prune_depth instead)"
@@ -246,11 +246,11 @@ class LayerPruneASRModel(ESPnetASRModel):
                 term = p.weight * pass_loss if self.training else pass_loss
                 loss = term if loss is None else loss + term
         if self.training:
-            sparsity = self.supernet.sparsity_loss(step)
-            if sparsity is not None:
-                stats["loss_sparsity"] = sparsity.detach()
-                mean_frames = float(embedded.lengths.float().mean())
-                loss = loss + self.supernet.sparsity_weight_for(mean_frames) * sparsity
+            extra = self.supernet.extra_loss(step, embedded.lengths)
+            if extra is not None:  # Iterative-Zero-Out's sparsity loss
+                value, weight = extra
+                stats["loss_sparsity"] = value.detach()
+                loss = loss + weight * value
         stats.update(self.supernet.stats(step, self.encoder.unit_labels(), self.training))
         stats["loss"] = loss.detach()
         loss, stats, weight = force_gatherable((loss, stats, batch_size), loss.device)

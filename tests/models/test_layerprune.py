@@ -71,7 +71,7 @@ SIMPLE = dict(method="simple_top_k", sizes=[3, 6, 9, 12], stage1_steps=3, anneal
 def test_built_by_espnet_and_registered():
     model = build(SIMPLE)
     assert isinstance(model, LayerPruneASRModel)
-    assert model.decoder is None and model.supernet.num_units == 12
+    assert model.decoder is None and model.supernet.config.num_units == 12
     assert "supernet.scores" in dict(model.named_parameters())
 
 
@@ -104,7 +104,7 @@ def test_iterative_zero_out_trains_with_sparsity_loss_and_resets():
     assert history[0]["loss_sparsity"] > 0 and "loss_sparsity" not in history[2]
     # the paper's weight 5, times the mean encoder length (speech lengths 30 and 24,
     # linear input layer): ESPnet's CTC is summed over frames, the paper's divided by them
-    assert model.supernet.sparsity_weight_for(27.0) == 5 * 27.0
+    assert model.supernet.method.sparsity_weight(27.0) == 5 * 27.0
     assert history[0]["loss"] == pytest.approx(
         history[0]["loss_supernet"] + 0.3 * history[0]["loss_subnet"]
         + 5 * 27.0 * history[0]["loss_sparsity"], rel=1e-5)
