@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
-from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
+from espnet_layerprune.inference.speech2text import Speech2Text  # noqa: E402
 from espnet_layerprune.core.ctc import error_rates  # noqa: E402
 from espnet_layerprune.models.pruning import head_for  # noqa: E402
 from espnet_layerprune.core.data import load_utterances  # noqa: E402

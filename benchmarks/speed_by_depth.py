@@ -35,7 +35,7 @@ from espnet2.asr.encoder.transformer_encoder import TransformerEncoder  # noqa: 
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
-from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
+from espnet_layerprune.inference.speech2text import Speech2Text  # noqa: E402
 from espnet_layerprune.export.model_dir import renumber_kept_blocks  # noqa: E402
 from espnet_layerprune.models.features import features  # noqa: E402
 from provenance import REPO, header  # noqa: E402

@@ -31,8 +31,9 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
-from espnet_layerprune.core.errors import ConfigError, did_you_mean
+from espnet_layerprune.core.errors import ConfigError, did_you_mean, one_of
 from espnet_layerprune.core.files import file_sha256, plain, save_yaml
+from espnet_layerprune.core.units import PRUNE_OPTIONS
 
 CALIBRATION_FILENAME = "calibration.yaml"
 BUDGET_KEYS = ("params", "flops", "rtf")
@@ -146,6 +147,19 @@ class Calibration:
                      "from %d of %d calibrated plans", format_budget(budget), describe(best), best["dev_wer"],
                      _human(best["params"]), _human(best["flops"]), best["rtf"], len(fits), len(self.plans))
         return best
+
+
+def choose_for(budget: Optional[str], model_file, depth=None, layers=None, size=None) -> Optional[Dict[str, Any]]:
+    """The calibrated plan ``--prune_budget`` picks for ``model_file`` (``None`` without a
+    budget), or a clear error (also for a budget given with another request)."""
+    if budget is None:
+        return None
+    requested = [f"--{o}" for o, v in zip(PRUNE_OPTIONS, (depth, layers, size)) if v is not None]
+    if requested:
+        raise ConfigError(one_of(["--prune_budget", *requested]))
+    if model_file is None:
+        raise ConfigError("--prune_budget needs the model file (its calibration.yaml lies next to it)")
+    return Calibration.find_for(model_file).choose(parse_budget(budget))
 
 
 def describe(plan: Dict[str, Any]) -> str:

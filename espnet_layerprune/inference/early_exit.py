@@ -30,7 +30,7 @@ Examples:
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
 
@@ -164,3 +164,43 @@ class ExitTracker:
         recent = self.history[-(p.patience + 1):]
         stable = not p.patience or (len(recent) == p.patience + 1 and all(h == recent[-1] for h in recent))
         return self.confidence >= p.threshold and stable
+
+
+def policy_from_options(prune_depth, threshold: Optional[float], measure: str = "max_posterior", min_depth: int = 1,
+                        patience: int = 0, model_file=None, gate=None) -> Optional[EarlyExit]:
+    """The early-exit policy the decoding options ask for (``None``: a fixed depth), or a clear error.
+
+    Args:
+        prune_depth: ``"auto"`` for early exit.
+        gate: For ``measure="learned"``: a fitted :class:`ExitGate` or its path (default:
+            ``exit_gate.yaml`` next to ``model_file``).
+    """
+    if prune_depth == "auto":
+        if threshold is None:
+            raise ConfigError("--prune_depth auto needs --exit_threshold T, a confidence in (0, 1]")
+        fitted = None
+        if measure == "learned":
+            if model_file is None and gate is None:
+                raise ConfigError("--exit_measure learned needs the model file (exit_gate.yaml lies next to it)")
+            fitted = ExitGate.find_for(model_file, gate)
+        return EarlyExit(threshold, measure, min_depth, patience, fitted)
+    if threshold is not None:
+        raise ConfigError("--exit_threshold needs --prune_depth auto (early exit)")
+    return None
+
+
+def exit_summary(policy: EarlyExit, log: Sequence[dict], keys: Sequence[str]) -> Dict:
+    """What ``pruning.yaml`` says of an early-exit decode: the policy, the mean exit layer and
+    each utterance's exit layer and confidence (``log``: one record per call, in order; ``keys``:
+    the utterances, named ``callN`` when they do not match the calls)."""
+    layers = [e["layer"] for e in log if e["layer"] is not None]
+    if len(keys) != len(log):
+        keys = [f"call{i + 1}" for i in range(len(log))]
+    return {
+        "measure": policy.measure,
+        "threshold": policy.threshold,
+        "min_depth": policy.min_depth,
+        "patience": policy.patience,
+        "mean_exit_layer": round(sum(layers) / len(layers), 4) if layers else None,
+        "utterances": {k: e for k, e in zip(keys, log)},
+    }

@@ -9,9 +9,10 @@ whose target is "this layer's hypothesis has no more word errors than the top
 layer's". Its probability is the exit confidence: ``--exit_threshold 0.6`` exits
 at the first layer the gate gives at least 0.6.
 
-``python -m espnet_layerprune.bin.calibrate`` fits it (one encoder pass per dev
-utterance) and writes ``exit_gate.yaml`` next to the model, tied to the checkpoint
-by SHA-256. The features (``FEATURES``), per layer ``N`` of one utterance:
+``python -m espnet_layerprune.bin.calibrate`` fits it (one encoder pass per dev utterance,
+:func:`espnet_layerprune.inference.calibration.fit_exit_gate`) and writes ``exit_gate.yaml``
+next to the model, tied to the checkpoint by SHA-256. The features (``FEATURES``), per layer
+``N`` of one utterance:
 
 * ``max_posterior``, ``entropy``: the two confidences of :mod:`..early_exit`;
 * ``low_posterior``: the 10% quantile of the best-token posterior over non-blank frames;
@@ -189,33 +190,3 @@ def gate_dataset(layer_logps, layer_errors, blank: int = 0, depths: Optional[Seq
             X.append(feats.update(depth, logp, greedy_ids(torch.as_tensor(logp), blank)))
             y.append(float(errors[n] <= errors[-1]))
     return np.array(X), np.array(y)
-
-
-def fit_gate(s2t, utts, l2: float = 1e-2, log_every: int = 50) -> ExitGate:
-    """Fit the gate of ``s2t``'s model on ``utts`` (one encoder pass each).
-
-    Args:
-        s2t: A :class:`~espnet_layerprune.bin.asr_inference.Speech2Text` of the model.
-        utts: Dev utterances (``.speech``, ``.text``), see :func:`espnet_layerprune.core.data.load_utterances`.
-        l2: Weight decay of the logistic regression.
-    """
-    import logging
-
-    from espnet_layerprune.core.ctc import word_errors
-
-    blank = s2t.asr_model.blank_id
-    logps, errors = [], []
-    for n, utt in enumerate(utts, 1):
-        layers = s2t.depth_posteriors(utt.speech)
-        depths = sorted(layers)
-        logps.append([layers[d] for d in depths])
-        errors.append([word_errors(utt.text, s2t.greedy_text(lp))[0] for lp in logps[-1]])
-        if n % log_every == 0:
-            logging.getLogger(__name__).info("exit gate: %d/%d utterances", n, len(utts))
-    X, y = gate_dataset(logps, errors, blank, depths)
-    gate = ExitGate.fit(X, y, l2)
-    predicted = np.array([gate.probability(x) >= 0.5 for x in X])
-    gate.info = {"utterances": len(utts), "samples": int(len(y)), "l2": l2,
-                 "positive_fraction": round(float(y.mean()), 4),
-                 "train_accuracy": round(float((predicted == (y > 0.5)).mean()), 4)}
-    return gate

@@ -145,7 +145,7 @@ def _tiny_config(tmp: Path, **changes) -> Path:
 def _decode(exp: Path, wav_scp: Path, **prune):
     import soundfile
 
-    from espnet_layerprune.bin.asr_inference import Speech2Text
+    from espnet_layerprune.inference.speech2text import Speech2Text
 
     s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",
                       beam_size=1, ctc_weight=1.0, lm_weight=0.0, **prune)

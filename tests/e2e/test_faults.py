@@ -350,7 +350,7 @@ def stock_model(tiny_recipe, tmp_path_factory):
 def test_stock_transformer_decodes_at_any_depth(stock_model, tiny_recipe):
     from espnet2.bin.asr_inference import Speech2Text as StockSpeech2Text
 
-    from espnet_layerprune.bin.asr_inference import Speech2Text
+    from espnet_layerprune.inference.speech2text import Speech2Text
 
     speech, _ = soundfile.read((tiny_recipe["data"] / "test" / "wav.scp").read_text().split()[1])
     x, n = torch.tensor(speech, dtype=torch.float32)[None], torch.tensor([len(speech)])
@@ -459,7 +459,7 @@ def test_min_samples_is_the_encoders_window(tiny_recipe):
     """audio.min_samples agrees with the model: 959 samples are too short, 960 are not."""
     from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import TooShortUttError
 
-    from espnet_layerprune.bin.asr_inference import Speech2Text
+    from espnet_layerprune.inference.speech2text import Speech2Text
 
     exp = tiny_recipe["exp"]
     s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",

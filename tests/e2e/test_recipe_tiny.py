@@ -11,7 +11,7 @@ import torch
 import yaml
 
 import espnet_layerprune  # noqa: F401
-from espnet_layerprune.bin.asr_inference import Speech2Text
+from espnet_layerprune.inference.speech2text import Speech2Text
 
 from tiny_recipe import TINY_DEPTHS
 
@@ -124,7 +124,7 @@ def test_onnx_export_decodes_real_audio_like_pytorch(tiny_recipe, tmp_path):
     import numpy as np
 
     from espnet_layerprune.bin import export
-    from espnet_layerprune.bin.asr_inference import best_text
+    from espnet_layerprune.inference.speech2text import best_text
     from espnet_layerprune.models.pruning import head_for
     from espnet_layerprune.core.data import load_utterances
     from espnet_layerprune.export.onnx_runtime import OnnxSpeech2Text

@@ -8,7 +8,7 @@ import yaml
 from model_dirs import random_model_dir
 
 from espnet_layerprune.bin import export
-from espnet_layerprune.bin.asr_inference import Speech2Text, best_text
+from espnet_layerprune.inference.speech2text import Speech2Text, best_text
 from espnet_layerprune.models.pruning import head_for
 from espnet_layerprune.export.onnx_runtime import OnnxSpeech2Text
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from model_dirs import random_model_dir
 
-from espnet_layerprune.bin.asr_inference import Speech2Text
+from espnet_layerprune.inference.speech2text import Speech2Text
 from espnet_layerprune.core.ctc import best_path
 from espnet_layerprune.models.pruning import head_for
 from espnet_layerprune.core.data import Utterance

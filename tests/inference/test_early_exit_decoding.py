@@ -11,7 +11,7 @@ import yaml
 from model_dirs import random_model_dir
 
 from espnet_layerprune.bin import asr_inference
-from espnet_layerprune.bin.asr_inference import Speech2Text
+from espnet_layerprune.inference.speech2text import Speech2Text
 from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import head_for
 from espnet_layerprune.inference.early_exit import EarlyExit
