@@ -164,7 +164,7 @@ def main():
     logging.getLogger().setLevel(logging.WARNING)  # the decoder logs every hypothesis
     encoder, blank = s2t.asr_model.encoder, s2t.asr_model.blank_id
     L = encoder.num_layers
-    exits = sorted(set(encoder.interctc_layer_idx) | {L})
+    exits = sorted(s2t.exit_depths)  # the depths with a CTC output: interctc_layer_idx and the top
     data = {}
     for split in ("dev", "test"):
         utts = load_utterances(getattr(args, split))

@@ -30,10 +30,10 @@ import torch
 import yaml
 
 from espnet_layerprune.core.ctc import TokenText, best_path
-from espnet_layerprune.models.features import encoder_input
-from espnet_layerprune.models.pruning import as_prunable, head_for
 from espnet_layerprune.core.data import Utterance, load_utterances
 from espnet_layerprune.core.units import check_layers, units_of_layers
+from espnet_layerprune.models.features import encoder_input
+from espnet_layerprune.models.pruning import as_prunable, head_for
 
 Layers = Tuple[int, ...]
 

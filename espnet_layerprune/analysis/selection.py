@@ -28,10 +28,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from espnet_layerprune.analysis.svcca import svcca
 from espnet_layerprune.core.plan import PrunePlan
 from espnet_layerprune.core.units import check_depth
 from espnet_layerprune.models.pruning import learned_masks
-from espnet_layerprune.analysis.svcca import svcca
 
 STRATEGIES = ("top", "evenly_spaced", "greedy", "svcca", "scores")
 METRICS = ("cer", "wer")

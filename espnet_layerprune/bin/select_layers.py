@@ -22,6 +22,8 @@ from typing import List, Optional
 
 from espnet2.utils.types import str2bool, str_or_none
 
+from espnet_layerprune.analysis.dev_eval import DevEvaluator
+from espnet_layerprune.analysis.selection import METRICS, STRATEGIES, parse_depths, select_layers
 from espnet_layerprune.bin.common import (
     add_data_options,
     add_log_options,
@@ -29,9 +31,7 @@ from espnet_layerprune.bin.common import (
     check_model_files,
     setup_logging,
 )
-from espnet_layerprune.analysis.dev_eval import DevEvaluator
 from espnet_layerprune.core.plan import PLAN_FILENAME
-from espnet_layerprune.analysis.selection import METRICS, STRATEGIES, parse_depths, select_layers
 
 
 def get_parser() -> argparse.ArgumentParser:

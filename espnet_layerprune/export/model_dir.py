@@ -34,9 +34,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import yaml
 
-from espnet_layerprune.models.pruning import PruneResult, head_for, prune_model
 from espnet_layerprune.core.plan import PrunePlan
 from espnet_layerprune.core.units import units_of_layers
+from espnet_layerprune.models.pruning import PruneResult, head_for, prune_model
 
 #: Encoder options that only this package's encoders accept, or that only
 #: matter for training-time skipping (the export is a plain N-block encoder).

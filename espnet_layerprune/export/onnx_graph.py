@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from espnet_layerprune.encoders.prunable import Embedded
 from espnet_layerprune.core.errors import ConfigError
+from espnet_layerprune.encoders.prunable import Embedded
 from espnet_layerprune.export.onnx_runtime import ONNX_FILENAME, OnnxSpeech2Text
 from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import head_for

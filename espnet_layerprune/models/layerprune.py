@@ -32,11 +32,11 @@ from espnet2.torch_utils.device_funcs import force_gatherable
 from typeguard import typechecked
 
 from espnet_layerprune.core.ctc import TokenText, best_path, error_rates
+from espnet_layerprune.core.errors import ConfigError
+from espnet_layerprune.core.units import check_depth
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
 from espnet_layerprune.encoders.run_plan import UnitGates
 from espnet_layerprune.models.features import encoder_input
-from espnet_layerprune.core.errors import ConfigError
-from espnet_layerprune.core.units import check_depth
 from espnet_layerprune.supernet import Supernet, SubnetPass
 
 

@@ -1,10 +1,10 @@
-"""Export (export.py) of small random models of each encoder kind: stock configs, renumbered
+"""Export to a stock ESPnet model directory (export/model_dir.py) of small random models of each encoder kind: stock configs, renumbered
 weights, interCTC remapping, what needs this package to load, and the model card."""
 
 import pytest
 import torch
 import yaml
-from model_dirs import load_exported_model, random_model_dir
+from model_dirs import load_exported_model, per_size_supernet_dir, random_model_dir
 
 import espnet_layerprune  # noqa: F401
 from espnet_layerprune.bin import export
@@ -79,19 +79,7 @@ def test_half_transformer_blocks_cannot_be_exported(tmp_path):
 
 
 def test_supernet_export_is_a_stock_model_with_its_size_head(tmp_path):
-    supernet = {"method": "simple_top_k", "sizes": [4, 8, 12], "stage1_steps": 3, "anneal_step": 4}
-    config, model = _random_model_dir(
-        tmp_path, "prunable_conformer", {"macaron_style": True, "cnn_module_kernel": 5},
-        {"per_size_ctc": True, "supernet": supernet}, model="layerprune",
-    )
-    from espnet2.tasks.asr import ASRTask
-
-    source, _ = ASRTask.build_model_from_file(config, None, "cpu")
-    with torch.no_grad():
-        source.supernet.scores.copy_(torch.tensor([0.0] * 4 + [-1.0] * 4 + [1.0] * 4))
-        for p in source.size_ctc.parameters():  # heads start as copies of the shared one
-            p.add_(torch.randn_like(p))
-    torch.save(source.state_dict(), model)
+    config, model, source = per_size_supernet_dir(tmp_path)
     result = _export(config, model, tmp_path / "d2", "--prune_depth", "2")
     assert result.kept_layers == (1, 3)  # the learned scores decide, as in decoding
     conf = yaml.safe_load((tmp_path / "d2" / "config.yaml").read_text())

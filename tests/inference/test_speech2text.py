@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 import torch
-from model_dirs import random_model_dir
+from model_dirs import per_size_supernet_dir, random_model_dir
 
 from espnet_layerprune.inference.speech2text import Speech2Text
 from espnet_layerprune.core.ctc import best_path
@@ -35,28 +35,11 @@ def test_greedy_decoding_says_so_in_the_log(tmp_path, caplog):
     assert "greedy CTC (best path)" in caplog.text
 
 
-def _per_size_model(tmp_path):
-    supernet = {"method": "simple_top_k", "sizes": [4, 8, 12], "stage1_steps": 3, "anneal_step": 4}
-    config, path = random_model_dir(
-        tmp_path, "prunable_conformer", {"macaron_style": True, "cnn_module_kernel": 5},
-        {"per_size_ctc": True, "supernet": supernet}, model="layerprune",
-    )
-    from espnet2.tasks.asr import ASRTask
-
-    model, _ = ASRTask.build_model_from_file(config, path, "cpu")
-    with torch.no_grad():
-        model.supernet.scores.copy_(torch.tensor([0.0] * 4 + [-1.0] * 4 + [1.0] * 4))
-        for p in model.size_ctc.parameters():  # heads start as copies of the shared one
-            p.add_(torch.randn_like(p))
-    torch.save(model.state_dict(), path)
-    return config, path
-
-
 @pytest.mark.parametrize("request_", [{"prune_depth": 2}, {"prune_size": 8}])
 def test_per_size_heads_follow_one_rule_in_decoding_and_evaluation(tmp_path, request_):
     """Version 0.1 decoded --prune_depth N with the largest net's head while selection and
     export used the head of N * U units."""
-    config, path = _per_size_model(tmp_path)
+    config, path, _ = per_size_supernet_dir(tmp_path)
     s2t = Speech2Text(str(config), str(path), beam_size=2, ctc_weight=1.0, **request_)
     model = s2t.asr_model
     shared = {k: v.clone() for k, v in model.ctc.state_dict().items()}

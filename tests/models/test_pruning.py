@@ -1,4 +1,4 @@
-"""Applying a request to a model (apply.py): stock encoders upgraded in place, refusals, results."""
+"""Pruning a built model (models/pruning.py): stock encoders upgraded in place, refusals, results."""
 
 import pytest
 import torch
