@@ -31,7 +31,7 @@ rule, every depth adds one block), and the pass ends where the stop rule says.
 
 from dataclasses import dataclass
 from itertools import islice
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from espnet2.legacy.nets.pytorch_backend.nets_utils import make_pad_mask
@@ -203,7 +203,7 @@ class PrunableEncoderMixin:
         gates: Optional[UnitGates] = None,
         drop_probs: Optional[Sequence[float]] = None,
         drop_granularity: str = "unit",
-        exit: Optional[ExitRule] = None,
+        early_exit: Optional[ExitRule] = None,
     ) -> RunPlan:
         """A run plan of this encoder (see :class:`~espnet_layerprune.encoders.run_plan.RunPlan`).
 
@@ -214,7 +214,7 @@ class PrunableEncoderMixin:
                 depth / LayerDrop schedule, drawn with its ``stochastic_depth_granularity``).
             drop_granularity: How ``drop_probs`` are drawn: ``unit`` (each unit on its own) or
                 ``block`` (a block's units share one draw).
-            exit: Early exit.
+            early_exit: Candidate networks tried in order, and when to stop (eval only).
 
         Raises:
             ConfigError: Units out of range or repeated.
@@ -229,7 +229,7 @@ class PrunableEncoderMixin:
         present = tuple(any(i * U + k + 1 in in_pass for k in range(U)) for i in range(L))
         blocks = tuple(i for i in range(L) if present[i])
         return RunPlan(
-            units, gates, None if drop_probs is None else tuple(drop_probs), drop_granularity, exit,
+            units, gates, None if drop_probs is None else tuple(drop_probs), drop_granularity, early_exit,
             scales=tuple(1.0 if j + 1 in kept else None for j in range(L * U)), present=present,
             blocks=blocks, top=blocks[-1] if blocks else -1, end=(units[-1] - 1) // U + 1,
         )
@@ -272,21 +272,19 @@ class PrunableEncoderMixin:
         return running(self, self.plan(units))
 
     def depth_plans(
-        self, networks: Optional[Sequence[Sequence[int]]] = None, depths=None
+        self, networks: Optional[Mapping[int, Sequence[int]]] = None, depths: Optional[Iterable[int]] = None
     ) -> Tuple[Tuple[int, RunPlan], ...]:
         """``(depth, plan)`` of the networks early exit tries, in order.
 
         Args:
-            networks: ``{depth: kept units}`` (or a sequence, depth ``d`` at ``d - 1``): what
-                ``--prune_depth d`` keeps. Default: the first ``d`` blocks.
+            networks: ``{depth: kept units}``, what ``--prune_depth depth`` keeps. Default: the
+                first ``depth`` blocks, for every depth.
             depths: The depths to try (default: every depth ``networks`` has); the full depth is
                 always tried, last.
         """
         L = self.num_layers
         if networks is None:
             networks = {d: units_of_layers(range(1, d + 1), self.units_per_layer) for d in range(1, L + 1)}
-        elif not isinstance(networks, dict):
-            networks = dict(enumerate(networks, start=1))
         chosen = sorted((set(networks) if depths is None else set(depths) & set(networks)) | {L})
         return tuple((d, self.plan(networks[d])) for d in chosen)
 
@@ -296,7 +294,7 @@ class PrunableEncoderMixin:
         ``N`` blocks for N = 1..L) and returns the output of the first depth ``N`` for which
         ``stop(N, output)`` is true (the full depth if none): confidence-based early exit."""
         rule = ExitRule(self.depth_plans() if candidates is None else tuple(candidates), stop)
-        return running(self, self.plan(exit=rule))
+        return running(self, self.plan(early_exit=rule))
 
     # ------------------------------------------------------------------ the front end
     def embed_input(
@@ -376,8 +374,8 @@ class PrunableEncoderMixin:
         """
         embedded = self.embed_input(xs_pad, ilens, masks)
         plan = self.active_plan()
-        if plan.exit is not None and not self.training:
-            return self._run_exits(embedded, plan.exit, ctc), embedded.lengths, None
+        if plan.early_exit is not None and not self.training:
+            return self._run_exits(embedded, plan.early_exit, ctc), embedded.lengths, None
         return self._run(embedded, plan, ctc, return_all_hs)
 
     def run_units(

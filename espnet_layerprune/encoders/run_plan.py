@@ -8,8 +8,8 @@ PrunableEncoderMixin.plan`), which checks the units and derives the blocks once:
 * ``gates``: optional :class:`UnitGates` multiplying the units' residual branches (supernet training);
 * ``drop_probs``: training-time skip probabilities per unit (``None``: the encoder's own stochastic
   depth or LayerDrop);
-* ``exit``: an optional :class:`ExitRule`, early exit: candidate networks tried in order until
-  its stop rule says so (eval only).
+* ``early_exit``: an optional :class:`ExitRule`: candidate networks tried in order until its
+  stop rule says so (eval only).
 
 Which plan a forward pass runs: the one set for this encoder in the current context
 (:func:`running`: ``pruned()``, ``exiting()`` and per-call decoding use it), else the encoder's
@@ -72,7 +72,7 @@ class RunPlan:
         gates: Gates on the units' residual branches, or ``None``.
         drop_probs: Training skip probability per unit, or ``None`` (the encoder's own).
         drop_granularity: How ``drop_probs`` are drawn: ``unit`` or ``block``.
-        exit: Early exit, or ``None``.
+        early_exit: Candidate networks tried in order and when to stop, or ``None``.
         scales: Derived: per unit, ``1.0`` (may run) or ``None`` (pruned).
         present: Derived: per block, whether it is part of the pass's network (it has a unit that
             runs and, with exact 0/1 gates, is open). A block outside it whose closed gates still
@@ -86,7 +86,7 @@ class RunPlan:
     gates: Optional[UnitGates] = None
     drop_probs: Optional[Tuple[float, ...]] = None
     drop_granularity: str = "unit"
-    exit: Optional[ExitRule] = None
+    early_exit: Optional[ExitRule] = None
     scales: Tuple[Optional[float], ...] = field(default=(), repr=False)
     present: Tuple[bool, ...] = field(default=(), repr=False)
     blocks: Tuple[int, ...] = field(default=(), repr=False)
