@@ -11,8 +11,8 @@
 import argparse
 from pathlib import Path
 
-from espnet_layerprune.budget import Calibration, describe, parse_budget
-from espnet_layerprune.errors import ConfigError
+from espnet_layerprune.inference.budget import Calibration, describe, parse_budget
+from espnet_layerprune.core.errors import ConfigError
 from provenance import header
 
 

@@ -22,8 +22,8 @@ import soundfile
 import torch
 
 import espnet_layerprune  # noqa: F401
-from espnet_layerprune.bin.asr_inference import Speech2Text, best_text
-from espnet_layerprune.precision import bf16_support
+from espnet_layerprune.inference.speech2text import Speech2Text, best_text
+from espnet_layerprune.encoders.precision import bf16_support
 from provenance import REPO, header
 
 

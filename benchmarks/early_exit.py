@@ -3,7 +3,7 @@
 
 One encoder pass per utterance gives, at every layer N, the greedy CTC hypothesis of the
 first-N-layers network and the confidences of the early-exit measures
-(:mod:`espnet_layerprune.early_exit`). An early-exit decode at threshold T is then fully
+(:mod:`espnet_layerprune.inference.early_exit`). An early-exit decode at threshold T is then fully
 determined: it stops at the first candidate layer (>= min_depth) whose confidence is >= T,
 and outputs that layer's hypothesis. The sweep over T reads these tables instead of
 re-decoding; the script checks on ``--verify_utts`` utterances that the real decoder
@@ -36,12 +36,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
-from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
-from espnet_layerprune.ctc import error_rates, head_for  # noqa: E402
-from espnet_layerprune.data import load_utterances  # noqa: E402
-from espnet_layerprune.ctc import word_errors  # noqa: E402
-from espnet_layerprune.early_exit import CONFIDENCE, EarlyExit, ExitTracker  # noqa: E402
-from espnet_layerprune.exit_gate import ExitGate, gate_dataset  # noqa: E402
+from espnet_layerprune.inference.speech2text import Speech2Text  # noqa: E402
+from espnet_layerprune.core.ctc import error_rates  # noqa: E402
+from espnet_layerprune.models.pruning import head_for  # noqa: E402
+from espnet_layerprune.core.data import load_utterances  # noqa: E402
+from espnet_layerprune.core.ctc import word_errors  # noqa: E402
+from espnet_layerprune.inference.early_exit import CONFIDENCE, EarlyExit, ExitTracker  # noqa: E402
+from espnet_layerprune.inference.exit_gate import ExitGate, gate_dataset  # noqa: E402
 from provenance import header  # noqa: E402
 
 THRESHOLDS = (0.5, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995)
@@ -163,7 +164,7 @@ def main():
     logging.getLogger().setLevel(logging.WARNING)  # the decoder logs every hypothesis
     encoder, blank = s2t.asr_model.encoder, s2t.asr_model.blank_id
     L = encoder.num_layers
-    exits = sorted(set(encoder.interctc_layer_idx) | {L})
+    exits = sorted(s2t.exit_depths)  # the depths with a CTC output: interctc_layer_idx and the top
     data = {}
     for split in ("dev", "test"):
         utts = load_utterances(getattr(args, split))

@@ -21,9 +21,9 @@ import torch
 
 import espnet_layerprune  # noqa: F401
 from espnet_layerprune.bin import export
-from espnet_layerprune.bin.asr_inference import Speech2Text, best_text
-from espnet_layerprune.data import load_utterances
-from espnet_layerprune.onnx_export import OnnxSpeech2Text
+from espnet_layerprune.inference.speech2text import Speech2Text, best_text
+from espnet_layerprune.core.data import load_utterances
+from espnet_layerprune.export.onnx_runtime import OnnxSpeech2Text
 from provenance import header
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import matplotlib
 
-from espnet_layerprune.bin.report import learning_curve
+from espnet_layerprune.analysis.report import learning_curve
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

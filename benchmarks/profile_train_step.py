@@ -77,7 +77,7 @@ def profile_run(train_args, precision: str, updates: int, warmup: int):
     Returns (seconds per update unprofiled, ESPnet's own split of them, seconds per update by
     operation category in the profiled updates, top operations table)."""
     import espnet_layerprune.bin.asr_train as entry
-    from espnet_layerprune import trainer
+    from espnet_layerprune.training import trainer
 
     result = {}
 

@@ -35,8 +35,9 @@ from espnet2.asr.encoder.transformer_encoder import TransformerEncoder  # noqa: 
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
-from espnet_layerprune.bin.asr_inference import Speech2Text  # noqa: E402
-from espnet_layerprune.export import renumber_kept_blocks  # noqa: E402
+from espnet_layerprune.inference.speech2text import Speech2Text  # noqa: E402
+from espnet_layerprune.export.model_dir import renumber_kept_blocks  # noqa: E402
+from espnet_layerprune.models.features import features  # noqa: E402
 from provenance import REPO, header  # noqa: E402
 
 
@@ -145,8 +146,7 @@ def main() -> None:
     with torch.inference_mode():
         feats = []
         for w in wavs:
-            x, xl = model._extract_feats(w[None], torch.tensor([len(w)]))
-            feats.append(model.normalize(x, xl))
+            feats.append(features(model, w[None], torch.tensor([len(w)])))
         for d in (L, depths[len(depths) // 2]):
             layers = list(range(1, d + 1))
             stock = stock_encoder_like(enc, stock_conf, layers)

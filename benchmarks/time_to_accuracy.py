@@ -5,7 +5,7 @@ Each ``--run LABEL=EXP_DIR[@SECONDS_PER_EPOCH]`` is a finished training director
 ``config.yaml``, ``valid.loss.ave.pth``). Per epoch the curve reads ESPnet's validation of that
 epoch's checkpoint (greedy CTC, ``model: layerprune`` reports every depth); the end point is the
 dev WER of the averaged model (``valid.loss.ave.pth``, what the recipe decodes), computed here with
-:class:`~espnet_layerprune.dev_eval.DevEvaluator` at every depth in one pass.
+:class:`~espnet_layerprune.analysis.dev_eval.DevEvaluator` at every depth in one pass.
 
 The x axis is training time. Trainings that shared the machine have unreliable logged times, so a
 run may give its seconds per epoch as measured alone (e.g. from ``benchmarks/train_step_cost.py``
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import matplotlib
 
-from espnet_layerprune.bin.report import learning_curve
-from espnet_layerprune.dev_eval import DevEvaluator
+from espnet_layerprune.analysis.report import learning_curve
+from espnet_layerprune.analysis.dev_eval import DevEvaluator
 from provenance import header
 
 matplotlib.use("Agg")

@@ -40,7 +40,7 @@ from espnet2.text.token_id_converter import TokenIDConverter
 from torch.utils.flop_counter import FlopCounterMode
 
 import espnet_layerprune  # noqa: F401  (registers our encoders and model)
-from espnet_layerprune import precision
+from espnet_layerprune.encoders import precision
 from provenance import REPO, header
 
 

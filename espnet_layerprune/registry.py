@@ -11,29 +11,20 @@ from espnet2.tasks import asr as asr_task
 
 
 def _encoders():
-    from espnet_layerprune.encoders.prunable_transformer import (
-        PrunableTransformerEncoder,
-    )
-
-    found = {"prunable_transformer": PrunableTransformerEncoder}
-    try:
-        from espnet_layerprune.encoders.prunable_conformer import (
-            PrunableConformerEncoder,
-        )
-    except ImportError:  # pragma: no cover - conformer module not present
-        return found
-    found["prunable_conformer"] = PrunableConformerEncoder
+    from espnet_layerprune.encoders.prunable_conformer import PrunableConformerEncoder
     from espnet_layerprune.encoders.prunable_e_branchformer import PrunableEBranchformerEncoder
+    from espnet_layerprune.encoders.prunable_transformer import PrunableTransformerEncoder
 
-    found["prunable_e_branchformer"] = PrunableEBranchformerEncoder
-    return found
+    return {
+        "prunable_transformer": PrunableTransformerEncoder,
+        "prunable_conformer": PrunableConformerEncoder,
+        "prunable_e_branchformer": PrunableEBranchformerEncoder,
+    }
 
 
 def _models():
-    try:
-        from espnet_layerprune.model import LayerPruneASRModel
-    except ImportError:  # pragma: no cover - data-driven model not present
-        return {}
+    from espnet_layerprune.models.layerprune import LayerPruneASRModel
+
     return {"layerprune": LayerPruneASRModel}
 
 

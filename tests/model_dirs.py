@@ -51,6 +51,26 @@ def random_model_dir(tmp_path: Path, encoder="prunable_transformer", encoder_con
     return src / "config.yaml", src / "model.pth"
 
 
+def per_size_supernet_dir(tmp_path: Path):
+    """A conformer ``model: layerprune`` (Simple-Top-k, sizes 4/8/12 of 12 units, per-size CTC heads)
+    whose scores rank blocks 3, 1, 2 and whose size heads differ from the shared one, written to
+    disk: ``(config.yaml, model.pth, the model)``."""
+    from espnet2.tasks.asr import ASRTask
+
+    supernet = {"method": "simple_top_k", "sizes": [4, 8, 12], "stage1_steps": 3, "anneal_step": 4}
+    config, path = random_model_dir(
+        tmp_path, "prunable_conformer", {"macaron_style": True, "cnn_module_kernel": 5},
+        {"per_size_ctc": True, "supernet": supernet}, model="layerprune",
+    )
+    model, _ = ASRTask.build_model_from_file(config, path, "cpu")
+    with torch.no_grad():
+        model.supernet.scores.copy_(torch.tensor([0.0] * 4 + [-1.0] * 4 + [1.0] * 4))
+        for p in model.size_ctc.parameters():  # heads start as copies of the shared one
+            p.add_(torch.randn_like(p))
+    torch.save(model.state_dict(), path)
+    return config, path, model
+
+
 def load_exported_model(out: Path):
     """Build an exported model directory with stock ESPnet and load its weights strictly."""
     from espnet2.tasks.asr import ASRTask

@@ -9,7 +9,7 @@ import yaml
 
 import espnet_layerprune  # noqa: F401  (registers the encoders and model: layerprune)
 from espnet2.tasks.asr import ASRTask
-from espnet_layerprune.bin.asr_train import fill_scheduler_length, fill_supernet_schedule
+from espnet_layerprune.training.schedule import fill_scheduler_length, fill_supernet_schedule
 from model_dirs import espnet_default_config
 
 CONF = Path(__file__).resolve().parents[1] / "egs2" / "synth_en" / "asr1" / "conf"

@@ -17,7 +17,7 @@ exactly as decoding resolves them (prune plan, learned masks, first N). Then::
 
 For a model with intermediate CTC outputs it also fits the early-exit gate on the
 same utterances and writes ``exit_gate.yaml`` next to the table
-(``--exit_measure learned``, :mod:`espnet_layerprune.exit_gate`; ``--exit_gate false``
+(``--exit_measure learned``, :mod:`espnet_layerprune.inference.exit_gate`; ``--exit_gate false``
 skips it). An existing table or gate is only replaced with ``--overwrite true``. RTF
 depends on the machine: calibrate on the device that decodes.
 """
@@ -25,31 +25,27 @@ depends on the machine: calibrate on the device that decodes.
 import argparse
 import logging
 import platform
-import statistics
-import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import torch
 from espnet2.utils.types import str2bool, str_or_none
-from torch.utils.flop_counter import FlopCounterMode
 
-from espnet_layerprune.apply import resolve_for_model
 from espnet_layerprune.bin.common import (
     add_log_options,
     add_model_options,
     check_model_files,
     setup_logging,
 )
-from espnet_layerprune.budget import CALIBRATION_FILENAME, Calibration
-from espnet_layerprune.ctc import error_rates, head_for
-from espnet_layerprune.data import load_utterances
-from espnet_layerprune.exit_gate import GATE_FILENAME, fit_gate
-from espnet_layerprune.plan import file_sha256
-from espnet_layerprune.pruning import PruneRequest
+from espnet_layerprune.core.data import load_utterances
+from espnet_layerprune.core.files import file_sha256
+from espnet_layerprune.inference import calibration
+from espnet_layerprune.inference.budget import CALIBRATION_FILENAME, Calibration
+from espnet_layerprune.inference.calibration import calibrate, fit_exit_gate
+from espnet_layerprune.inference.exit_gate import GATE_FILENAME
+from espnet_layerprune.inference.speech2text import Speech2Text
 
-log = logging.getLogger(__name__)  # at INFO while the decoder's own (root) logging is quieted
-log.setLevel(logging.INFO)
+log = logging.getLogger(__name__)
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -74,60 +70,6 @@ def get_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def requests_of(model) -> List[Dict[str, int]]:
-    """Every depth, and every trained size of a data-driven supernet."""
-    out = [{"prune_depth": d} for d in range(1, model.encoder.num_layers + 1)]
-    supernet = getattr(model, "supernet", None)
-    if supernet is not None and getattr(supernet, "scored", False):
-        out += [{"prune_size": int(k)} for k in supernet.sizes]
-    return out
-
-
-def running_params(model, units) -> int:
-    """Parameters that run for ``units``: kept encoder units, their CTC head, everything else
-    outside the encoder (front end, normalisation, a decoder) but no unused size head."""
-    encoder = model.encoder
-    kept, enc_total = encoder.kept_parameter_count(units)
-    heads = [model.ctc, *(getattr(model, "size_ctc", None) or [])]
-    head_params = sum(p.numel() for h in heads for p in h.parameters())
-    rest = sum(p.numel() for p in model.parameters()) - enc_total - head_params
-    return kept + rest + sum(p.numel() for p in head_for(model, len(units)).parameters())
-
-
-def calibrate(s2t, utts, timing_utts, repeats: int) -> List[dict]:
-    from espnet_layerprune.bin.asr_inference import best_text
-
-    model = s2t.asr_model
-    refs = [u.text for u in utts]
-    rows = []
-    for request in requests_of(model):
-        kept = resolve_for_model(model, PruneRequest(depth=request.get("prune_depth"), size=request.get("prune_size")),
-                                 s2t.plan)
-        hyps = [best_text(s2t(u.speech, **request)) for u in utts]
-        wer, cer = error_rates(refs, hyps)
-        with FlopCounterMode(display=False) as counter:
-            for u in timing_utts:
-                s2t(u.speech, **request)
-        rows.append({"request": request, "kept_layers": list(kept.layers), "kept_units": len(kept.units),
-                     "dev_wer": round(100 * wer, 2), "dev_cer": round(100 * cer, 2),
-                     "params": running_params(model, kept.units), "flops": counter.get_total_flops()})
-        log.info("%s: dev WER %.2f%%, CER %.2f%%, %d params", request, 100 * wer, 100 * cer, rows[-1]["params"])
-    audio = sum(len(u.speech) for u in timing_utts) / 16000
-    log.info("timing %d plans on %d utterances (%.1f s of audio), %d passes", len(rows), len(timing_utts),
-             audio, repeats)
-    times = {i: [] for i in range(len(rows))}
-    for _ in range(repeats):  # interleaved: each pass times every plan, so drift hits all alike
-        for i, row in enumerate(rows):
-            start = time.perf_counter()
-            for u in timing_utts:
-                s2t(u.speech, **row["request"])
-            times[i].append(time.perf_counter() - start)
-    for i, row in enumerate(rows):
-        row["flops"] = round(row["flops"] / audio)
-        row["rtf"] = round(statistics.median(times[i]) / audio, 5)
-    return rows
-
-
 def main(cmd: Optional[List[str]] = None) -> Path:
     args = get_parser().parse_args(cmd)
     setup_logging(args)
@@ -140,8 +82,6 @@ def main(cmd: Optional[List[str]] = None) -> Path:
     for path in (out, gate_out) if args.exit_gate else (out,):
         if path.exists() and not args.overwrite:
             raise SystemExit(f"error: {path} exists; pass --overwrite true to replace it")
-    from espnet_layerprune.bin.asr_inference import Speech2Text
-
     try:
         utts = load_utterances(args.data, args.max_utts)
     except (FileNotFoundError, ValueError) as e:
@@ -151,13 +91,15 @@ def main(cmd: Optional[List[str]] = None) -> Path:
                       ctc_greedy=True, beam_size=1, ctc_weight=1.0, lm_weight=0.0, nbest=1)
     level = logging.getLogger().level
     logging.getLogger().setLevel(max(level, logging.WARNING))  # the decoder logs every hypothesis
+    for module in (__name__, calibration.__name__):  # ours stay at INFO
+        logging.getLogger(module).setLevel(logging.INFO)
     gate = None
     try:
         rows = calibrate(s2t, utts, utts[: args.timing_utts], args.repeats)
         encoder = s2t.asr_model.encoder
         if args.exit_gate and [i for i in getattr(encoder, "interctc_layer_idx", []) if i < encoder.num_layers]:
             log.info("fitting the early-exit gate on %d utterances", len(utts))
-            gate = fit_gate(s2t, utts)
+            gate = fit_exit_gate(s2t, utts)
     finally:
         logging.getLogger().setLevel(level)
     table = Calibration(rows, Path(args.asr_model_file).name, file_sha256(args.asr_model_file), str(args.data),

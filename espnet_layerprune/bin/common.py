@@ -9,8 +9,8 @@ from typing import Optional
 import yaml
 from espnet2.utils.types import str2bool
 
-from espnet_layerprune.errors import one_of
-from espnet_layerprune.pruning import PRUNE_OPTIONS, check_depth, check_layers, parse_layer_list
+from espnet_layerprune.core.errors import one_of
+from espnet_layerprune.core.units import PRUNE_OPTIONS, check_depth, check_layers, parse_layer_list
 
 LOG_FORMAT = "%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
 #: ``num_blocks`` of encoders that leave it at ESPnet's default.

@@ -16,8 +16,8 @@ Examples::
     python -m espnet_layerprune.bin.export ... --format onnx --prune_depth 6 --output_dir exp/asr_depth6_onnx
 
 ``--prune_depth`` keeps the layers decoding keeps at that depth (the prune plan
-next to the model, if any). See :mod:`espnet_layerprune.export` and
-:mod:`espnet_layerprune.onnx_export` for what is written.
+next to the model, if any). See :mod:`espnet_layerprune.export.model_dir` and
+:mod:`espnet_layerprune.export.onnx_graph` for what is written.
 """
 
 import argparse
@@ -59,14 +59,14 @@ def main(cmd: Optional[List[str]] = None):
     check_model_files(args)
     try:
         if args.format == "onnx":
-            from espnet_layerprune.onnx_export import export_onnx_model
+            from espnet_layerprune.export.onnx_graph import export_onnx_model
 
             return export_onnx_model(
                 args.asr_train_config, args.asr_model_file, args.output_dir,
                 depth=args.prune_depth, layers=args.prune_layers, size=args.prune_size,
                 overwrite=args.overwrite, use_prune_plan=args.use_prune_plan,
             )
-        from espnet_layerprune.export import export_pruned_model
+        from espnet_layerprune.export.model_dir import export_pruned_model
 
         return export_pruned_model(
             args.asr_train_config, args.asr_model_file, args.output_dir,

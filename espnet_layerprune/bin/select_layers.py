@@ -22,6 +22,8 @@ from typing import List, Optional
 
 from espnet2.utils.types import str2bool, str_or_none
 
+from espnet_layerprune.analysis.dev_eval import DevEvaluator
+from espnet_layerprune.analysis.selection import METRICS, STRATEGIES, parse_depths, select_layers
 from espnet_layerprune.bin.common import (
     add_data_options,
     add_log_options,
@@ -29,8 +31,8 @@ from espnet_layerprune.bin.common import (
     check_model_files,
     setup_logging,
 )
-from espnet_layerprune.plan import PLAN_FILENAME
-from espnet_layerprune.selection import METRICS, STRATEGIES, parse_depths, select_layers
+from espnet_layerprune.core.plan import PLAN_FILENAME
+
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -67,8 +69,6 @@ def main(cmd: Optional[List[str]] = None) -> Path:
         logging.info("the plan is not next to the model; decoding will not pick it up by itself")
     start = time.perf_counter()
     try:
-        from espnet_layerprune.dev_eval import DevEvaluator
-
         evaluator = DevEvaluator.from_files(
             args.asr_train_config, args.asr_model_file, args.data,
             max_utts=args.max_utts, batch_size=args.batch_size, device=args.device,

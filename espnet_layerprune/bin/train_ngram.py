@@ -18,7 +18,7 @@ from pathlib import Path
 from espnet2.utils.types import str2bool
 
 from espnet_layerprune.bin.common import add_log_options, setup_logging
-from espnet_layerprune.ngram import NgramLM, read_sentences
+from espnet_layerprune.inference.ngram import NgramLM, read_sentences
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -1,30 +1,37 @@
-"""What prunable encoders share: the loop that runs the units a pass selects.
+"""What prunable encoders share: the one loop that runs the units a run plan selects.
 
 An encoder has ``num_layers`` blocks of ``units_per_layer`` prunable units each
 (1 for transformer blocks, 2 for MHSA/FFN halves, up to 4 for conformer
-sub-modules). Its forward pass has two public halves:
+sub-modules). Its forward pass has two halves:
 
 * :meth:`PrunableEncoderMixin.embed_input`: the front end (subsampling, positional
   encoding), which no pruning touches. A supernet update runs it once and
   feeds the result to every subnet pass; dev-set evaluation caches it;
-* :meth:`PrunableEncoderMixin.run_units`: the blocks. Three things decide
-  whether, and how strongly, each unit runs in one call:
+* the blocks, run by one loop (:meth:`PrunableEncoderMixin._blocks`) over one frozen
+  :class:`~espnet_layerprune.encoders.run_plan.RunPlan`. Three things decide whether, and how
+  strongly, each unit runs in one pass, all of them in the plan:
 
-  1. the kept units: the encoder's static mask (:meth:`keep_layers`,
-     :meth:`keep_units`, what decoding sets) or the ``units`` of this call;
-  2. training-time skipping (stochastic depth, LayerDrop): only in ``train()``;
-  3. optional gates (:class:`UnitGates`) multiplying the units' branches.
+  1. the units that may run (the plan's ``units``: the encoder's own, a ``pruned()`` block's,
+     one decoding call's, or one supernet pass's);
+  2. training-time skipping (stochastic depth, LayerDrop): drawn per pass, only in ``train()``;
+  3. optional gates (:class:`~espnet_layerprune.encoders.run_plan.UnitGates`) multiplying the
+     units' branches.
 
 A unit's scale is ``None`` when it is skipped (nothing is computed), else a
 float or a tensor multiplying its residual branch. A block with no open unit is
 skipped entirely (its final LayerNorm too), so a gated subnet in training and
 the same subnet pruned for decoding are the same network.
+
+Early exit (a plan with an :class:`~espnet_layerprune.encoders.run_plan.ExitRule`) runs the
+networks of increasing depth that ``--prune_depth N`` runs, through the same loop: each one
+continues from the longest run of blocks an earlier one already computed (with the first-N
+rule, every depth adds one block), and the pass ends where the stop rule says.
+:meth:`PrunableEncoderMixin.depth_outputs` is that with a stop rule that records every output.
 """
 
-import contextlib
-import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from itertools import islice
+from typing import Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from espnet2.legacy.nets.pytorch_backend.nets_utils import make_pad_mask
@@ -39,14 +46,15 @@ from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import (
     check_short_utt,
 )
 
-from espnet_layerprune import precision
-from espnet_layerprune.errors import ConfigError
-from espnet_layerprune.layer_drop import (
+from espnet_layerprune.core.errors import ConfigError
+from espnet_layerprune.core.units import check_layers, layers_of_units, units_of_layers
+from espnet_layerprune.encoders import precision
+from espnet_layerprune.encoders.layer_drop import (
     GRANULARITIES,
     drop_probabilities,
     sample_scales,
 )
-from espnet_layerprune.pruning import check_layers, layers_of_units, units_of_layers
+from espnet_layerprune.encoders.run_plan import ExitRule, RunPlan, UnitGates, active_plan, running
 
 _SUBSAMPLING = (
     Conv1dSubsampling2,
@@ -109,56 +117,8 @@ class Embedded:
         return self.masks.squeeze(1).sum(1)
 
 
-@dataclass(frozen=True)
-class UnitGates:
-    """Per-unit multipliers of the residual branches for one pass.
-
-    Attributes:
-        values: ``(num_units,)`` tensor; gradients flow through it to the scores.
-        open: Which units are open in the forward pass, when the gate values are
-            exactly 0 or 1 (straight-through top-k); ``None`` when every unit
-            contributes (soft or sigmoid gates). A block whose units are all
-            closed is skipped entirely, as decoding skips it.
-    """
-
-    values: torch.Tensor
-    open: Optional[Tuple[bool, ...]] = None
-
-
-#: Per-thread kept units of :meth:`PrunableEncoderMixin.pruned` (keyed by encoder id), so
-#: that threads decoding with one model at different depths do not see each other's.
-_THREAD_UNITS = threading.local()
-
-
-@contextlib.contextmanager
-def _overriding(table: dict, key, value):
-    """Set ``table[key]`` inside the ``with`` block, then restore what was there (nesting-safe)."""
-    saved = table.get(key)
-    table[key] = value
-    try:
-        yield
-    finally:
-        if saved is None:
-            table.pop(key, None)
-        else:
-            table[key] = saved
-
-
-def _thread_exits() -> dict:
-    """Per-thread early-exit rule of :meth:`PrunableEncoderMixin.exiting` (by encoder id)."""
-    if not hasattr(_THREAD_UNITS, "exits"):
-        _THREAD_UNITS.exits = {}
-    return _THREAD_UNITS.exits
-
-
-def _thread_units() -> dict:
-    if not hasattr(_THREAD_UNITS, "by_encoder"):
-        _THREAD_UNITS.by_encoder = {}
-    return _THREAD_UNITS.by_encoder
-
-
 class PrunableEncoderMixin:
-    """Run-time pruning, stochastic depth and unit gates for ESPnet encoders.
+    """Run-time pruning, stochastic depth, unit gates and early exit for ESPnet encoders.
 
     Subclasses build the stock encoder, then call :meth:`_init_prunable`, and
     implement :meth:`_run_block`.
@@ -169,7 +129,7 @@ class PrunableEncoderMixin:
     #: for parameter counts of pruned models.
     unit_modules: dict = {"block": None}
     #: ``None`` (float32) or ``torch.bfloat16``: the blocks and the front end run under
-    #: autocast to it, outputs are float32 (:mod:`espnet_layerprune.precision`). Not saved in
+    #: autocast to it, outputs are float32 (:mod:`espnet_layerprune.encoders.precision`). Not saved in
     #: checkpoints: the trainer (``--use_amp true`` on CPU) or the decoder (``--precision``) sets it.
     compute_dtype: Optional[torch.dtype] = None
 
@@ -223,7 +183,7 @@ class PrunableEncoderMixin:
         else:
             self.keep_units(prune_units)
 
-    # ------------------------------------------------------------------ public API
+    # ------------------------------------------------------------------ which units run
     @property
     def num_units(self) -> int:
         return self.num_layers * self.units_per_layer
@@ -237,12 +197,53 @@ class PrunableEncoderMixin:
         """Human-readable unit names, e.g. ``["L1.ffn1", "L1.mhsa", ...]``."""
         return [f"L{i + 1}.{n}" for i in range(self.num_layers) for n in self.unit_names]
 
+    def plan(
+        self,
+        units: Optional[Sequence[int]] = None,
+        gates: Optional[UnitGates] = None,
+        drop_probs: Optional[Sequence[float]] = None,
+        drop_granularity: str = "unit",
+        early_exit: Optional[ExitRule] = None,
+    ) -> RunPlan:
+        """A run plan of this encoder (see :class:`~espnet_layerprune.encoders.run_plan.RunPlan`).
+
+        Args:
+            units: 1-based units that may run (default: all).
+            gates: Gates multiplying the units' branches.
+            drop_probs: Training skip probability per unit (default: the encoder's stochastic
+                depth / LayerDrop schedule, drawn with its ``stochastic_depth_granularity``).
+            drop_granularity: How ``drop_probs`` are drawn: ``unit`` (each unit on its own) or
+                ``block`` (a block's units share one draw).
+            early_exit: Candidate networks tried in order, and when to stop (eval only).
+
+        Raises:
+            ConfigError: Units out of range or repeated.
+        """
+        U, L = self.units_per_layer, self.num_layers
+        if units is None:
+            units = tuple(range(1, L * U + 1))
+        else:
+            units = check_layers(sorted(units), L * U, option="kept units")
+        kept = set(units)
+        in_pass = kept if gates is None or gates.open is None else {u for u in kept if gates.open[u - 1]}
+        present = tuple(any(i * U + k + 1 in in_pass for k in range(U)) for i in range(L))
+        blocks = tuple(i for i in range(L) if present[i])
+        return RunPlan(
+            units, gates, None if drop_probs is None else tuple(drop_probs), drop_granularity, early_exit,
+            scales=tuple(1.0 if j + 1 in kept else None for j in range(L * U)), present=present,
+            blocks=blocks, top=blocks[-1] if blocks else -1, end=(units[-1] - 1) // U + 1,
+        )
+
+    def active_plan(self) -> RunPlan:
+        """The plan a forward pass runs now: this context's (``pruned()``, ``exiting()``), else the
+        encoder's own (``keep_units``)."""
+        return active_plan(self) or self._plan
+
     @property
     def kept_units(self) -> Tuple[int, ...]:
         """1-based units that run (all of them when unpruned); inside :meth:`pruned`,
-        this thread's units."""
-        override = _thread_units().get(id(self))
-        return self._kept_units if override is None else override
+        this context's units."""
+        return self.active_plan().units
 
     @property
     def kept_layers(self) -> Tuple[int, ...]:
@@ -259,27 +260,43 @@ class PrunableEncoderMixin:
 
     def keep_units(self, units: Optional[Sequence[int]]) -> None:
         """Run only these 1-based units; ``None`` runs all."""
-        if units is None:
-            self._kept_units = tuple(range(1, self.num_units + 1))
-        else:
-            self._kept_units = check_layers(sorted(units), self.num_units, option="kept units")
+        self._plan = self.plan(units)
 
-    @contextlib.contextmanager
     def pruned(self, layers: Optional[Sequence[int]] = None, units=None):
-        """Keep only ``layers`` (or ``units``) inside the ``with`` block, in this thread
+        """Keep only ``layers`` (or ``units``) inside the ``with`` block, in this context
         only: e.g. one decode at its own depth while other threads decode at theirs.
         No weight is copied; the encoder's own kept units are unchanged afterwards."""
-        if units is not None:
-            chosen = check_layers(sorted(units), self.num_units, option="kept units")
-        elif layers is not None:
-            chosen = units_of_layers(check_layers(layers, self.num_layers, option="kept layers"),
-                                     self.units_per_layer)
-        else:
-            chosen = tuple(range(1, self.num_units + 1))
-        with _overriding(_thread_units(), id(self), tuple(chosen)):
-            yield self
+        if units is None and layers is not None:
+            units = units_of_layers(check_layers(layers, self.num_layers, option="kept layers"),
+                                    self.units_per_layer)
+        return running(self, self.plan(units))
 
-    # ------------------------------------------------------------------ forward
+    def depth_plans(
+        self, networks: Optional[Mapping[int, Sequence[int]]] = None, depths: Optional[Iterable[int]] = None
+    ) -> Tuple[Tuple[int, RunPlan], ...]:
+        """``(depth, plan)`` of the networks early exit tries, in order.
+
+        Args:
+            networks: ``{depth: kept units}``, what ``--prune_depth depth`` keeps. Default: the
+                first ``depth`` blocks, for every depth.
+            depths: The depths to try (default: every depth ``networks`` has); the full depth is
+                always tried, last.
+        """
+        L = self.num_layers
+        if networks is None:
+            networks = {d: units_of_layers(range(1, d + 1), self.units_per_layer) for d in range(1, L + 1)}
+        chosen = sorted((set(networks) if depths is None else set(depths) & set(networks)) | {L})
+        return tuple((d, self.plan(networks[d])) for d in chosen)
+
+    def exiting(self, stop: Callable[[int, torch.Tensor], bool], candidates=None):
+        """Inside the ``with`` block (this context only, eval mode), :meth:`forward` tries the
+        networks of increasing depth (``candidates`` from :meth:`depth_plans`; default: the first
+        ``N`` blocks for N = 1..L) and returns the output of the first depth ``N`` for which
+        ``stop(N, output)`` is true (the full depth if none): confidence-based early exit."""
+        rule = ExitRule(self.depth_plans() if candidates is None else tuple(candidates), stop)
+        return running(self, self.plan(early_exit=rule))
+
+    # ------------------------------------------------------------------ the front end
     def embed_input(
         self, xs_pad: torch.Tensor, ilens: torch.Tensor, masks: Optional[torch.Tensor] = None
     ) -> Embedded:
@@ -317,37 +334,49 @@ class PrunableEncoderMixin:
             xs, pos_emb = xs
         return Embedded(xs, pos_emb, masks)
 
-    def unit_scales(
-        self,
-        units: Optional[Sequence[int]] = None,
-        gates: Optional[UnitGates] = None,
-        drop_probs: Optional[Sequence[float]] = None,
-        drop_granularity: str = "unit",
-    ) -> List:
-        """One pass's scale per unit: ``None`` (skipped), a float or a tensor.
-
-        Args:
-            units: 1-based units that may run; default: the kept units.
-            gates: Gates multiplying the branches.
-            drop_probs: Training skip probability per unit; default: the
-                encoder's stochastic depth / LayerDrop schedule (drawn with its
-                ``stochastic_depth_granularity``).
-            drop_granularity: How ``drop_probs`` are drawn: ``unit`` (each unit
-                on its own) or ``block`` (a block's units share one draw).
-        """
-        kept = set(self.kept_units if units is None else units)
-        scales: List = [1.0 if j + 1 in kept else None for j in range(self.num_units)]
-        if drop_probs is None:
+    # ------------------------------------------------------------------ the blocks
+    def unit_scales(self, plan: Optional[RunPlan] = None) -> List:
+        """One pass's scale per unit: ``None`` (skipped), a float or a tensor: the plan's units
+        (default: :meth:`active_plan`), with training-time skips drawn and gates applied."""
+        plan = self.active_plan() if plan is None else plan
+        scales: List = list(plan.scales)
+        if plan.drop_probs is None:
             probs, granularity = self.unit_drop_probs, self.stochastic_depth_granularity
         else:
-            probs, granularity = drop_probs, drop_granularity
+            probs, granularity = plan.drop_probs, plan.drop_granularity
         if self.training and any(p > 0.0 for p in probs):
             group = self.units_per_layer if granularity == "block" else 1
             drawn = sample_scales(probs, self._rescale, group_size=group)
             scales = [None if s is None or d == 0.0 else d for s, d in zip(scales, drawn)]
-        if gates is not None:
-            scales = [None if s is None else gates.values[j] * s for j, s in enumerate(scales)]
+        if plan.gates is not None:
+            scales = [None if s is None else plan.gates.values[j] * s for j, s in enumerate(scales)]
         return scales
+
+    def forward(
+        self,
+        xs_pad: torch.Tensor,
+        ilens: torch.Tensor,
+        prev_states: torch.Tensor = None,
+        masks: torch.Tensor = None,
+        ctc=None,
+        return_all_hs: bool = False,
+    ):
+        """ESPnet's encoder interface: :meth:`embed_input`, then the blocks of :meth:`active_plan`
+        (with its early exit, in eval mode).
+
+        Args:
+            xs_pad: ``(B, T, D)`` features.
+            ilens: ``(B,)`` lengths.
+            prev_states: Unused (ESPnet interface).
+            masks: Optional padding mask (``True`` = pad), as in ESPnet.
+            ctc: CTC module, needed for ``interctc_use_conditioning``.
+            return_all_hs: Also return every running block's raw output.
+        """
+        embedded = self.embed_input(xs_pad, ilens, masks)
+        plan = self.active_plan()
+        if plan.early_exit is not None and not self.training:
+            return self._run_exits(embedded, plan.early_exit, ctc), embedded.lengths, None
+        return self._run(embedded, plan, ctc, return_all_hs)
 
     def run_units(
         self,
@@ -359,7 +388,8 @@ class PrunableEncoderMixin:
         ctc=None,
         return_all_hs: bool = False,
     ):
-        """Run the blocks on an embedded input (see :meth:`unit_scales` for the options).
+        """Run the blocks on an embedded input: of :meth:`active_plan`, or of the plan these
+        arguments make (see :meth:`plan`; ``units`` default to the kept ones).
 
         Returns:
             ``((xs, intermediates), olens, None)`` when intermediate outputs exist,
@@ -368,21 +398,30 @@ class PrunableEncoderMixin:
             layers of ``interctc_layer_idx`` (the top running layer excluded), or
             the raw outputs of all running blocks with ``return_all_hs``.
         """
-        kept = self.kept_units if units is None else units
-        scales = self.unit_scales(kept, gates, drop_probs, drop_granularity)
-        in_pass = set(kept)
-        if gates is not None and gates.open is not None:
-            in_pass = {u for u in in_pass if gates.open[u - 1]}
-        U = self.units_per_layer
-        # Blocks of this pass's network, whether or not training skips them now
-        # (an intermediate CTC output of a skipped block is its input, as in ESPnet).
-        present = [any(j + 1 in in_pass for j in range(i * U, (i + 1) * U)) for i in range(self.num_layers)]
-        top = max((i for i, p in enumerate(present) if p), default=-1)
-        xs, pos_emb, masks = embedded.xs, embedded.pos_emb, embedded.masks
-        with precision.autocast(self.compute_dtype, xs.device.type):
-            xs, intermediate_outs = self._run_blocks(
-                xs, pos_emb, masks, scales, present, top, ctc, return_all_hs
-            )
+        if units is None and gates is None and drop_probs is None:
+            plan = self.active_plan()
+        else:
+            plan = self.plan(self.kept_units if units is None else units, gates, drop_probs, drop_granularity)
+        return self._run(embedded, plan, ctc, return_all_hs)
+
+    def depth_outputs(self, embedded: Embedded, ctc=None, candidates=None) -> List[torch.Tensor]:
+        """The output of every network early exit tries (``candidates`` from :meth:`depth_plans`;
+        default: the first N blocks, N = 1..L), in order: the early-exit pass with a stop rule that
+        records and never stops. What decoding at ``--prune_depth N`` reads, for every N at once."""
+        outputs: List[torch.Tensor] = []
+
+        def record(depth: int, out: torch.Tensor) -> bool:
+            outputs.append(out)
+            return False
+
+        self._run_exits(embedded, ExitRule(self.depth_plans() if candidates is None else tuple(candidates),
+                                           record), ctc)
+        return outputs
+
+    def _run(self, embedded: Embedded, plan: RunPlan, ctc, return_all_hs: bool):
+        """One pass of ``plan``: this pass's scales, the blocks, ESPnet's return format."""
+        xs, intermediate_outs = self._blocks(embedded.xs, embedded, plan, self.unit_scales(plan), ctc,
+                                             return_all_hs)
         if self.compute_dtype is not None:  # CTC heads and losses read float32
             xs = xs.float()
             intermediate_outs = [
@@ -393,89 +432,77 @@ class PrunableEncoderMixin:
             return (xs, intermediate_outs), olens, None
         return xs, olens, None
 
-    def _run_blocks(self, xs, pos_emb, masks, scales, present, top, ctc, return_all_hs):
+    def _run_exits(self, embedded: Embedded, rule: ExitRule, ctc) -> torch.Tensor:
+        """Early exit: each candidate network in turn, each continuing from the longest run of
+        blocks an earlier one computed; the output of the first the stop rule accepts (of the
+        last candidate otherwise)."""
+        # What ran so far (the scales of the units up to a block) -> (the hidden state the next
+        # block reads, the output whose self-conditioning is still to add, for a former top).
+        reads = {(): (embedded.xs, None)}
+        for n, (depth, plan) in enumerate(rule.candidates, start=1):
+            blocks = plan.blocks
+            k = len(blocks) - 1
+            while k and self._ran(plan, k) not in reads:
+                k -= 1
+            xs, pending = reads[self._ran(plan, k)]
+            out, states = self._blocks(xs, embedded, plan, plan.scales, ctc, True, blocks[k], pending)
+            for j, state in enumerate(states[:-1], start=k + 1):
+                reads[self._ran(plan, j)] = (state, None)
+            if self.compute_dtype is not None:
+                out = out.float()
+            if rule.stop(depth, out) or n == len(rule.candidates):
+                return out
+            conditioned = plan.top in self._interctc_blocks and self.interctc_use_conditioning
+            reads[self._ran(plan, len(blocks))] = (states[-1], out if conditioned else None)
+
+    def _ran(self, plan: RunPlan, k: int) -> tuple:
+        """What the first ``k`` blocks of ``plan``'s network ran: the scales of the units up to the
+        k-th (a key shared by every network that starts the same way)."""
+        return plan.scales[: (plan.blocks[k - 1] + 1) * self.units_per_layer] if k else ()
+
+    def _blocks(self, xs, embedded: Embedded, plan: RunPlan, scales: Sequence, ctc,
+                return_all_hs: bool = False, start: int = 0, pending=None):
+        """The one block loop: from hidden state ``xs`` (what block ``start`` reads), run the
+        blocks of ``plan`` with one scale per unit (``None``: skipped), under the encoder's
+        compute dtype.
+
+        Returns:
+            The output (through the final LayerNorm), and the intermediate outputs (see
+            :meth:`run_units`) or, with ``return_all_hs``, what the next block sees after each
+            block of the network (self-conditioning included). ``pending``: the output of the
+            block before ``start`` whose self-conditioning ``xs`` still lacks (early exit
+            continuing past a shorter network's top).
+        """
         U = self.units_per_layer
         intermediate_outs = []
-        for i, layer in enumerate(self.encoders):
-            block_scales = scales[i * U : (i + 1) * U]
-            if any(s is not None for s in block_scales):
-                # A block of closed gates runs for their gradient only: its branches
-                # are multiplied by 0 and its final LayerNorm is left out.
-                xs = self._run_block(layer, xs, pos_emb, masks, block_scales, present[i])
-            if not present[i]:
-                continue
-            if i in self._interctc_blocks and i != top:
-                out = self.after_norm(xs) if self.normalize_before else xs
-                if not return_all_hs:
-                    intermediate_outs.append((i + 1, out))
-                if self.interctc_use_conditioning:
-                    xs = xs + self.conditioning_layer(ctc.softmax(out))
-            if return_all_hs:  # what the next block sees (after self-conditioning)
-                intermediate_outs.append(xs)
-        if self.normalize_before:
-            xs = self.after_norm(xs)
+        with precision.autocast(self.compute_dtype, xs.device.type):
+            if pending is not None:
+                xs = self._self_condition(xs, pending, ctc)
+            for i, layer in enumerate(islice(self.encoders, start, plan.end), start):
+                block_scales = scales[i * U : (i + 1) * U]
+                if any(s is not None for s in block_scales):
+                    # A block of closed gates runs for their gradient only: its branches
+                    # are multiplied by 0 and its final LayerNorm is left out.
+                    xs = self._run_block(layer, xs, embedded.pos_emb, embedded.masks, block_scales,
+                                         plan.present[i])
+                if not plan.present[i]:
+                    continue
+                if i in self._interctc_blocks and i != plan.top:
+                    out = self.after_norm(xs) if self.normalize_before else xs
+                    if not return_all_hs:
+                        intermediate_outs.append((i + 1, out))
+                    if self.interctc_use_conditioning:
+                        xs = self._self_condition(xs, out, ctc)
+                if return_all_hs:  # what the next block sees (after self-conditioning)
+                    intermediate_outs.append(xs)
+            if self.normalize_before:
+                xs = self.after_norm(xs)
         return xs, intermediate_outs
 
-    def iter_depths(self, embedded: Embedded, ctc=None) -> Iterator[Tuple[int, torch.Tensor]]:
-        """``(N, output of the first-N-layers network)`` for N = 1..L, computed lazily in
-        one pass (eval mode): what decoding at ``--prune_depth N`` (first N layers) reads.
-        Stop iterating and the remaining layers never run (early exit).
-
-        Each output is the running state after block ``N`` through the final LayerNorm;
-        self-conditioning is applied only before the next block, as in a pruned model
-        (whose top layer is never conditioned).
-        """
-        xs = embedded.xs
-        full = [1.0] * self.units_per_layer
-        cast = precision.autocast
-        for i, layer in enumerate(self.encoders):
-            with cast(self.compute_dtype, xs.device.type):
-                xs = self._run_block(layer, xs, embedded.pos_emb, embedded.masks, full, True)
-                out = self.after_norm(xs) if self.normalize_before else xs
-            yield i + 1, out.float()
-            if i in self._interctc_blocks and self.interctc_use_conditioning:
-                with cast(self.compute_dtype, xs.device.type):
-                    xs = xs + self.conditioning_layer(ctc.softmax(out))
-
-    def depth_outputs(self, embedded: Embedded, ctc=None) -> List[torch.Tensor]:
-        """Every output of :meth:`iter_depths`, in order."""
-        return [out for _, out in self.iter_depths(embedded, ctc)]
-
-    @contextlib.contextmanager
-    def exiting(self, stop: Callable[[int, torch.Tensor], bool]):
-        """Inside the ``with`` block (this thread only, eval mode), :meth:`forward` runs the
-        layers in order and returns the output of the first layer ``N`` for which
-        ``stop(N, output)`` is true (the top layer if none): confidence-based early exit."""
-        with _overriding(_thread_exits(), id(self), stop):
-            yield self
-
-    def forward(
-        self,
-        xs_pad: torch.Tensor,
-        ilens: torch.Tensor,
-        prev_states: torch.Tensor = None,
-        masks: torch.Tensor = None,
-        ctc=None,
-        return_all_hs: bool = False,
-    ):
-        """ESPnet's encoder interface: :meth:`embed_input`, then :meth:`run_units` with the
-        kept units and the training-time skipping of this encoder.
-
-        Args:
-            xs_pad: ``(B, T, D)`` features.
-            ilens: ``(B,)`` lengths.
-            prev_states: Unused (ESPnet interface).
-            masks: Optional padding mask (``True`` = pad), as in ESPnet.
-            ctc: CTC module, needed for ``interctc_use_conditioning``.
-            return_all_hs: Also return every running block's raw output.
-        """
-        embedded = self.embed_input(xs_pad, ilens, masks)
-        stop = _thread_exits().get(id(self))
-        if stop is not None and not self.training:
-            for depth, out in self.iter_depths(embedded, ctc):
-                if stop(depth, out) or depth == self.num_layers:  # the top always exits
-                    return out, embedded.lengths, None
-        return self.run_units(embedded, ctc=ctc, return_all_hs=return_all_hs)
+    def _self_condition(self, xs, out, ctc):
+        """Self-conditioned CTC: the next block reads ``xs`` plus the (shared) CTC head's
+        posteriors of ``out``."""
+        return xs + self.conditioning_layer(ctc.softmax(out))
 
     def kept_parameter_count(self, units: Optional[Sequence[int]] = None) -> Tuple[int, int]:
         """(parameters that run with ``units`` (default: the kept ones), all parameters)."""

@@ -5,9 +5,9 @@ from typing import List, Optional, Tuple, Union
 from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
 from typeguard import typechecked
 
+from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.encoders.blocks import conformer_block
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
-from espnet_layerprune.errors import ConfigError
 
 #: The sub-modules of a conformer block, in ESPnet's order.
 CONFORMER_UNITS = ("ffn1", "mhsa", "conv", "ffn2")

@@ -5,9 +5,9 @@ from typing import List, Optional, Tuple, Union
 from espnet2.asr.encoder.e_branchformer_encoder import EBranchformerEncoder
 from typeguard import typechecked
 
+from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.encoders.blocks import e_branchformer_block
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
-from espnet_layerprune.errors import ConfigError
 
 #: The residual branches of an E-Branchformer block, in ESPnet's order.
 E_BRANCHFORMER_UNITS = ("ffn1", "branches", "ffn2")

@@ -8,9 +8,9 @@ from espnet2.legacy.nets.pytorch_backend.transformer.embedding import (
 )
 from typeguard import typechecked
 
+from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.encoders.blocks import transformer_block
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
-from espnet_layerprune.errors import ConfigError
 
 UNIT_GRANULARITIES = {"block": ("block",), "sublayer": ("mhsa", "ffn")}
 

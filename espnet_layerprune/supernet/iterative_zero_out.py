@@ -2,20 +2,91 @@
 ``U - n_i`` in iteration ``i``, and the ``n_i`` lowest scores reset to
 ``reset_value`` at the end of each iteration (they stay trainable)."""
 
+import dataclasses
 import logging
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import ClassVar, List, Optional, Tuple
 
 import torch
 
-from espnet_layerprune.scores import sigmoid_gates, unit_ranking, zero_out_sparsity_loss
+from espnet_layerprune.supernet.config import fail
 from espnet_layerprune.supernet.passes import SubnetPass
-from espnet_layerprune.supernet.staged import StagedMethod
+from espnet_layerprune.supernet.scores import sigmoid_gates, unit_ranking, zero_out_sparsity_loss
+from espnet_layerprune.supernet.staged import StagedConfig, StagedMethod
 
 #: Reset scores differ by less than this, to keep their order (see ``reset_lowest``).
 RESET_ORDER_SPAN = 1e-3
+SPARSITY_SCALES = ("frames", "none")
 
 
-class IterativeZeroOutMethod(StagedMethod):
+@dataclass(frozen=True)
+class IterativeZeroOutConfig(StagedConfig):
+    """The options of Iterative-Zero-Out (and those of :class:`~.staged.StagedConfig`).
+
+    Attributes:
+        sparsity_weight: Weight of the sparsity loss (5 in the paper).
+        sparsity_scale: ``frames`` (default) multiplies the weight by the batch's mean encoder
+            length, because the paper's CTC loss is divided by the number of encoder frames and
+            ESPnet's is not; ``none`` uses the weight as given.
+        zero_out_counts: Cumulative number of units zeroed out by the end of each iteration
+            (strictly increasing, in ``[1, U - 1]``). Default: ``U - size`` for each size below
+            ``U``, from the largest to the smallest.
+        reset_value: Score given to the lowest units at the end of an iteration (they stay
+            trainable).
+    """
+
+    method: str = "iterative_zero_out"
+    sparsity_weight: float = 5.0
+    sparsity_scale: str = "frames"
+    zero_out_counts: Optional[Tuple[int, ...]] = None
+    reset_value: float = -5.0
+    default_init_score: ClassVar[float] = 10.0
+
+    def _check(self) -> None:
+        super()._check()
+        if not self.sparsity_weight >= 0.0:
+            fail("sparsity_weight", f"must be >= 0, got {self.sparsity_weight}")
+        if self.sparsity_scale not in SPARSITY_SCALES:
+            fail("sparsity_scale", f"must be one of {SPARSITY_SCALES}, got {self.sparsity_scale!r}")
+
+    def _derived(self) -> "IterativeZeroOutConfig":
+        c = super()._derived()
+        return dataclasses.replace(c, zero_out_counts=c._checked_zero_out())
+
+    def _checked_zero_out(self) -> Tuple[int, ...]:
+        U = self.num_units
+        if self.zero_out_counts is None:
+            counts = sorted({U - s for s in self.sizes if s < U})
+        else:
+            counts = list(self.zero_out_counts)
+        if not counts:
+            fail("zero_out_counts", "must list at least one count")
+        bad = [n for n in counts if not 1 <= n <= U - 1]
+        if bad:
+            fail("zero_out_counts", f"entries must be in [1, {U - 1}], got {bad}")
+        if any(b <= a for a, b in zip(counts, counts[1:])):
+            fail("zero_out_counts", f"must be strictly increasing (cumulative), got {counts}")
+        if 0 < self.stage1_steps < len(counts):
+            fail(
+                "stage1_steps",
+                f"({self.stage1_steps}) must be >= the number of zero-out iterations "
+                f"({len(counts)})",
+            )
+        if counts[-1] != U - self.sizes[0]:
+            logging.warning(
+                "supernet: zero_out_counts ends at %d but the smallest size %d needs %d "
+                "units zeroed out", counts[-1], self.sizes[0], U - self.sizes[0],
+            )
+        return tuple(counts)
+
+
+class IterativeZeroOut(StagedMethod):
+    """Stage 1: the supernet and a subnet under sigmoid gates, a sparsity loss, and resets at
+    the end of each zero-out iteration."""
+
+    name = "iterative_zero_out"
+    config_class = IterativeZeroOutConfig
+
     def _iteration_len(self) -> int:
         return self.config.stage1_steps // len(self.config.zero_out_counts)
 
@@ -28,7 +99,7 @@ class IterativeZeroOutMethod(StagedMethod):
             return self.config.stage1_steps  # the last iteration takes the remainder
         return (i + 1) * self._iteration_len()
 
-    def subnet_size(self, net, step: int) -> int:
+    def subnet_size(self, step: int) -> int:
         return self.config.num_units - self.config.zero_out_counts[self.iteration(step)]
 
     def before_update(self, net, step: int) -> None:
@@ -55,20 +126,34 @@ class IterativeZeroOutMethod(StagedMethod):
         n_prev = c.zero_out_counts[i - 1] if i > 0 else 0
         left_out = [j + 1 for j in unit_ranking(net.scores)[c.num_units - n_prev:]] if n_prev else []
         no_drop = (0.0,) * c.num_units
-        subnet = SubnetPass("subnet", c.subnet_weight, self.subnet_size(net, step),
+        subnet = SubnetPass("subnet", c.subnet_weight, self.subnet_size(step),
                             net.all_units, gates, None, no_drop)
         return [self.supernet_pass(net, left_out), subnet]
 
-    def extra_loss(self, net, step: int) -> Optional[torch.Tensor]:
-        if net.stage_at(step) != 1:
+    def sparsity_loss(self, net, step: int) -> Optional[torch.Tensor]:
+        """The unweighted sparsity loss of a stage-1 update (``None`` in stage 2)."""
+        if self.stage_at(step) != 1:
             return None
         n = self.config.zero_out_counts[self.iteration(step)]
         return zero_out_sparsity_loss(net.scores, n, self.config.num_units)
 
+    def sparsity_weight(self, mean_encoder_frames: float) -> float:
+        """The sparsity loss weight for a batch (``sparsity_scale: frames`` multiplies
+        ``sparsity_weight`` by the batch's mean encoder length: ESPnet's CTC loss is summed
+        over an utterance, the paper's was divided by its encoder frames)."""
+        c = self.config
+        return c.sparsity_weight * (mean_encoder_frames if c.sparsity_scale == "frames" else 1.0)
+
+    def extra_loss(self, net, step: int, encoder_lengths: torch.Tensor) -> Optional[Tuple[torch.Tensor, float]]:
+        loss = self.sparsity_loss(net, step)
+        if loss is None:
+            return None
+        return loss, self.sparsity_weight(float(encoder_lengths.float().mean()))
+
     def stats(self, net, step: int, training: bool) -> dict:
         out = super().stats(net, step, training)
         out["gate_sum"] = sigmoid_gates(net.scores.detach()).sum().item()
-        if training and net.stage_at(step) == 1:
+        if training and self.stage_at(step) == 1:
             out["gate_sum_target"] = float(
                 self.config.num_units - self.config.zero_out_counts[self.iteration(step)]
             )

@@ -2,40 +2,39 @@
 own stochastic depth and intermediate CTC. No scores, no stages; a size keeps the
 first units (whole blocks)."""
 
-from typing import List, Optional
+from dataclasses import dataclass
+from typing import List, Tuple
 
-import torch
-
+from espnet_layerprune.supernet.config import SupernetConfig, fail
+from espnet_layerprune.supernet.method import SupernetMethod
 from espnet_layerprune.supernet.passes import SubnetPass
 
 
-class StochasticDepthMethod:
-    """The base of every method: one supernet pass per update.
+@dataclass(frozen=True)
+class StochasticDepthConfig(SupernetConfig):
+    """The shared options only; ``sizes`` must be whole blocks."""
 
-    A method is a small object with these hooks, called by
-    :class:`~espnet_layerprune.supernet.core.Supernet`:
-    :meth:`before_update`, :meth:`train_passes`, :meth:`subnet_size`,
-    :meth:`extra_loss` and :meth:`stats`.
-    """
+    method: str = "stochastic_depth"
 
-    scored = False
+    def _check_sizes(self, sizes: List[int]) -> None:
+        per = self.units_per_layer
+        if any(s % per for s in sizes):
+            fail(
+                "sizes",
+                f"must be multiples of {per} (units per block) for method "
+                f"stochastic_depth, which keeps whole blocks, got {sizes}",
+            )
 
-    def __init__(self, config):
-        self.config = config
 
-    def before_update(self, net, step: int) -> None:
-        """What happens at an update boundary (resets, freezing)."""
+class StochasticDepth(SupernetMethod):
+    """One supernet pass per update, skipping by the encoder's own stochastic depth."""
+
+    name = "stochastic_depth"
+    config_class = StochasticDepthConfig
 
     def train_passes(self, net, step: int) -> List[SubnetPass]:
         c = self.config
         return [SubnetPass("supernet", c.supernet_weight, c.sizes[-1])]
 
-    def subnet_size(self, net, step: int) -> int:
-        return self.config.sizes[0]
-
-    def extra_loss(self, net, step: int) -> Optional[torch.Tensor]:
-        """An unweighted loss term besides the passes' losses, or ``None``."""
-        return None
-
-    def stats(self, net, step: int, training: bool) -> dict:
-        return {}
+    def size_units(self, net, size: int, quiet: bool = False) -> Tuple[int, ...]:
+        return tuple(range(1, size + 1))

@@ -85,3 +85,10 @@ def test_prune_layer_ranges_and_the_plan_switch_are_options():
          "--prune_layers", "1-3,6", "--use_prune_plan", "false"]
     )
     assert args.prune_layers == [1, 2, 3, 6] and args.use_prune_plan is False
+
+
+def test_speech2text_is_importable_from_the_command_line_module_as_documented():
+    from espnet_layerprune.bin.asr_inference import Speech2Text, best_text
+    from espnet_layerprune.inference import speech2text
+
+    assert Speech2Text is speech2text.Speech2Text and best_text is speech2text.best_text

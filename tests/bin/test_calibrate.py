@@ -7,8 +7,8 @@ import yaml
 from model_dirs import random_model_dir
 
 from espnet_layerprune.bin import asr_inference, calibrate
-from espnet_layerprune.bin.asr_inference import Speech2Text
-from espnet_layerprune.errors import ConfigError
+from espnet_layerprune.inference.speech2text import Speech2Text
+from espnet_layerprune.core.errors import ConfigError
 
 
 @pytest.fixture

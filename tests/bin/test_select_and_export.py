@@ -21,7 +21,7 @@ import yaml
 
 import espnet_layerprune  # noqa: F401
 from espnet_layerprune.bin import analyze, asr_inference, export, select_layers
-from espnet_layerprune.plan import PrunePlan
+from espnet_layerprune.core.plan import PrunePlan
 
 PY = sys.executable
 
@@ -149,7 +149,7 @@ def test_export_decodes_with_stock_espnet_alone_and_equals_our_decoding(tiny, ca
 
     # Same encoder output, bit for bit, on real speech.
     import soundfile
-    from espnet_layerprune.bin.asr_inference import Speech2Text
+    from espnet_layerprune.inference.speech2text import Speech2Text
 
     wav = tiny["scp"].read_text().split()[1]
     speech = torch.tensor(soundfile.read(wav, dtype="float32")[0])[None]

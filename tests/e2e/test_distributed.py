@@ -145,7 +145,7 @@ def _tiny_config(tmp: Path, **changes) -> Path:
 def _decode(exp: Path, wav_scp: Path, **prune):
     import soundfile
 
-    from espnet_layerprune.bin.asr_inference import Speech2Text
+    from espnet_layerprune.inference.speech2text import Speech2Text
 
     s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",
                       beam_size=1, ctc_weight=1.0, lm_weight=0.0, **prune)
@@ -246,7 +246,7 @@ def _layerprune_available() -> bool:
 @pytest.fixture(scope="module")
 def layerprune_run(tiny_recipe, tmp_path_factory):
     if not _layerprune_available():
-        pytest.skip("espnet_layerprune.model (model: layerprune) is not available in this checkout")
+        pytest.skip("espnet_layerprune.models.layerprune (model: layerprune) is not available in this checkout")
     from tiny_recipe import TINY_CONFIG
 
     encoder_conf = yaml.safe_load(TINY_CONFIG.read_text())["encoder_conf"]

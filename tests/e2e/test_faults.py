@@ -27,7 +27,8 @@ import torch
 import yaml
 
 import espnet_layerprune  # noqa: F401
-from espnet_layerprune import checks
+from espnet_layerprune.checks import audio, checkpoints, training
+from espnet_layerprune.core.errors import InputError
 from espnet_layerprune.bin import asr_inference, asr_train
 
 pytestmark = pytest.mark.slow
@@ -196,7 +197,7 @@ def test_killed_mid_epoch_resumes_to_the_uninterrupted_final_state(tiny_recipe, 
 
 def test_killed_layerprune_training_resumes_with_its_schedule(tiny_recipe, kill_point, tmp_path):
     if not _layerprune_available():
-        pytest.skip("model: layerprune (espnet_layerprune.model) is not available")
+        pytest.skip("model: layerprune (espnet_layerprune.models.layerprune) is not available")
     # Stage 1 ends inside the interrupted epoch: the masks are frozen during the redone epoch.
     config = _layerprune_config(tmp_path, stage1_steps=kill_point - 2)
     ok, log = _run_stage4(tiny_recipe["work"], tmp_path / "reference", config)
@@ -215,7 +216,7 @@ def test_bf16_training_on_cpu_resumes_exactly_and_saves_float32(tiny_recipe, kil
     the checkpoints are float32 and load into stock ESPnet."""
     from tiny_recipe import TINY_CONFIG
 
-    from espnet_layerprune.precision import bf16_support
+    from espnet_layerprune.encoders.precision import bf16_support
 
     config = tmp_path / "train_tiny_bf16.yaml"
     config.write_text(TINY_CONFIG.read_text() + "use_amp: true\n")
@@ -256,10 +257,10 @@ def _broken_copies(src: Path, dest: Path):
     ("empty", r"is empty \(0 bytes\)"),
 ])
 def test_broken_model_files_are_named_as_such(tiny_recipe, tmp_path, kind, message):
-    checks.check_checkpoint(tiny_recipe["exp"] / "valid.loss.best.pth")  # intact: no error
+    checkpoints.check_checkpoint(tiny_recipe["exp"] / "valid.loss.best.pth")  # intact: no error
     broken = _broken_copies(tiny_recipe["exp"] / "valid.loss.best.pth", tmp_path)[kind]
-    with pytest.raises(checks.InputError, match=message):
-        checks.check_checkpoint(broken)
+    with pytest.raises(InputError, match=message):
+        checkpoints.check_checkpoint(broken)
 
 
 def test_resume_from_a_truncated_checkpoint_stops_with_a_clear_error(tiny_recipe, tmp_path):
@@ -298,11 +299,11 @@ def test_check_checkpoint_matches_finds_tensors_the_file_lacks(tiny_recipe):
     exp = tiny_recipe["exp"]
     conf = yaml.safe_load((exp / "config.yaml").read_text())
     model = ASRTask.build_model(argparse.Namespace(**conf))
-    checks.check_checkpoint_matches(model, exp / "valid.loss.best.pth")
+    checkpoints.check_checkpoint_matches(model, exp / "valid.loss.best.pth")
     conf["encoder_conf"]["num_blocks"] = 6
     bigger = ASRTask.build_model(argparse.Namespace(**conf))
-    with pytest.raises(checks.InputError, match=r"lacks \d+ of the model's .*encoder\.encoders\.4\..*randomly"):
-        checks.check_checkpoint_matches(bigger, exp / "valid.loss.best.pth")
+    with pytest.raises(InputError, match=r"lacks \d+ of the model's .*encoder\.encoders\.4\..*randomly"):
+        checkpoints.check_checkpoint_matches(bigger, exp / "valid.loss.best.pth")
 
 
 # ---------------------------------------------------------------- (c) impossible requests
@@ -349,7 +350,7 @@ def stock_model(tiny_recipe, tmp_path_factory):
 def test_stock_transformer_decodes_at_any_depth(stock_model, tiny_recipe):
     from espnet2.bin.asr_inference import Speech2Text as StockSpeech2Text
 
-    from espnet_layerprune.bin.asr_inference import Speech2Text
+    from espnet_layerprune.inference.speech2text import Speech2Text
 
     speech, _ = soundfile.read((tiny_recipe["data"] / "test" / "wav.scp").read_text().split()[1])
     x, n = torch.tensor(speech, dtype=torch.float32)[None], torch.tensor([len(speech)])
@@ -437,7 +438,7 @@ def test_unknown_characters_in_transcripts_are_reported_as_unk(tiny_recipe, tmp_
         text.write(f"{key} naïve café\n")
     args = asr_train.get_parser().parse_args(_train_argv(tiny_recipe["work"], TINY_CONFIG, tmp_path / "exp", data))
     with caplog.at_level("WARNING"):
-        checks.check_training_args(args)  # a warning, not an error: they become <unk>
+        training.check_training_args(args)  # a warning, not an error: they become <unk>
     assert re.search(r"dev/text: 1 utterance\(s\) have tokens not in the token list, trained and scored "
                      r"as <unk>: 'ï'x1 'é'x1", caplog.text)
 
@@ -455,16 +456,16 @@ def test_decoding_too_short_audio_gives_an_empty_hypothesis(tiny_recipe, bad_aud
 
 
 def test_min_samples_is_the_encoders_window(tiny_recipe):
-    """checks.min_samples agrees with the model: 959 samples are too short, 960 are not."""
+    """audio.min_samples agrees with the model: 959 samples are too short, 960 are not."""
     from espnet2.legacy.nets.pytorch_backend.transformer.subsampling import TooShortUttError
 
-    from espnet_layerprune.bin.asr_inference import Speech2Text
+    from espnet_layerprune.inference.speech2text import Speech2Text
 
     exp = tiny_recipe["exp"]
     s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",
                       ctc_weight=1.0, beam_size=1, lm_weight=0.0)
     conf = yaml.safe_load((exp / "config.yaml").read_text())
-    n = checks.min_samples(conf["frontend_conf"], conf["encoder_conf"]["input_layer"])
+    n = audio.min_samples(conf["frontend_conf"], conf["encoder_conf"]["input_layer"])
     assert n == 960
     x = torch.randn(1, n)
     s2t.asr_model.encode(x, torch.tensor([n]))

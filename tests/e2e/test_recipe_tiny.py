@@ -11,7 +11,7 @@ import torch
 import yaml
 
 import espnet_layerprune  # noqa: F401
-from espnet_layerprune.bin.asr_inference import Speech2Text
+from espnet_layerprune.inference.speech2text import Speech2Text
 
 from tiny_recipe import TINY_DEPTHS
 
@@ -124,10 +124,10 @@ def test_onnx_export_decodes_real_audio_like_pytorch(tiny_recipe, tmp_path):
     import numpy as np
 
     from espnet_layerprune.bin import export
-    from espnet_layerprune.bin.asr_inference import best_text
-    from espnet_layerprune.ctc import head_for
-    from espnet_layerprune.data import load_utterances
-    from espnet_layerprune.onnx_export import OnnxSpeech2Text
+    from espnet_layerprune.inference.speech2text import best_text
+    from espnet_layerprune.models.pruning import head_for
+    from espnet_layerprune.core.data import load_utterances
+    from espnet_layerprune.export.onnx_runtime import OnnxSpeech2Text
 
     exp, depth = tiny_recipe["exp"], TINY_DEPTHS[-1]
     config, model = exp / "config.yaml", exp / "valid.loss.best.pth"
@@ -147,7 +147,7 @@ def test_onnx_export_decodes_real_audio_like_pytorch(tiny_recipe, tmp_path):
 
 
 def test_early_exit_on_real_audio_decodes_what_its_exit_depth_decodes(tiny_recipe):
-    from espnet_layerprune.data import load_utterances
+    from espnet_layerprune.core.data import load_utterances
 
     exp = tiny_recipe["exp"]
     s2t = Speech2Text(asr_train_config=exp / "config.yaml", asr_model_file=exp / "valid.loss.best.pth",

@@ -4,7 +4,7 @@ import pytest
 import torch
 from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
 
-from espnet_layerprune.encoders.prunable import UnitGates
+from espnet_layerprune.encoders.run_plan import UnitGates
 from espnet_layerprune.encoders.prunable_conformer import PrunableConformerEncoder
 
 SMALL = dict(

@@ -4,7 +4,7 @@ import pytest
 import torch
 from espnet2.asr.encoder.e_branchformer_encoder import EBranchformerEncoder
 
-from espnet_layerprune.encoders.prunable import UnitGates
+from espnet_layerprune.encoders.run_plan import UnitGates
 from espnet_layerprune.encoders.prunable_e_branchformer import PrunableEBranchformerEncoder
 
 SMALL = dict(
@@ -124,7 +124,7 @@ def test_gates_scale_units_and_carry_gradients():
 
 
 def test_stock_encoder_is_upgraded_for_decoding():
-    from espnet_layerprune.apply import as_prunable
+    from espnet_layerprune.models.pruning import as_prunable
 
     stock, _ = _pair()
     xs, lens = _inputs()

@@ -1,0 +1,2 @@
+"""Analysis on a dev set: dev-set evaluation of kept-layer sets, layer selection strategies, SVCCA,
+and the reports of decodes and trainings."""
