@@ -17,11 +17,12 @@ $(STAMP): requirements.txt setup.cfg pyproject.toml tools/find_python.sh tools/i
 	@$(PY) -c "import espnet_layerprune, espnet2.tasks.asr; print('setup ok')"
 	@touch $(STAMP)
 
+# -n 2: both cores; --dist loadfile keeps a file's tests (and its module fixtures) on one worker.
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadfile tests
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow" tests
 
 clean-venv:
 	rm -rf $(VENV)

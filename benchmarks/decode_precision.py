@@ -2,7 +2,7 @@
 """bf16 against fp32 decoding, side by side in one run: WER and decode time per depth.
 
 Both precisions decode the same utterances with the same model through
-:class:`espnet_layerprune.bin.asr_inference.Speech2Text` (greedy CTC, one utterance at a time,
+:class:`espnet_layerprune.inference.speech2text.Speech2Text` (greedy CTC, one utterance at a time,
 ``precision="fp32"`` / ``"bf16"``), depth by depth, interleaved in every repeat; times are medians
 over repeats of the whole set, WER from jiwer against the reference text. Writes
 ``docs/results/decode_precision.md``::
