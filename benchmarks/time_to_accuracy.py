@@ -29,9 +29,6 @@ from provenance import header
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-DEPTHS = (12, 9, 6, 3)
-
-
 def parse_run(spec: str):
     label, sep, rest = spec.partition("=")
     if not sep or not label:
@@ -50,7 +47,10 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="dev set (Kaldi dir with wav.scp and text)")
     parser.add_argument("--out", type=Path, required=True, help="markdown table to write")
     parser.add_argument("--plot", type=Path, required=True, help="PNG to write")
+    parser.add_argument("--depths", type=int, nargs="+", default=[12, 9, 6, 3],
+                        help="depths at which the averaged model is scored (the largest is plotted)")
     args = parser.parse_args()
+    depths = sorted(set(args.depths), reverse=True)
     runs = [parse_run(s) for s in args.run]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     rows = []
@@ -61,13 +61,15 @@ def main() -> None:
         minutes = [(r["epoch"] * per_epoch if per_epoch else r["seconds"]) / 60 for r in curve]
         ax.plot(minutes, [100 * r.get("wer_ctc", float("nan")) for r in curve], "o-", ms=3, color=f"C{i}", label=label)
         scores = DevEvaluator.from_files(exp / "config.yaml", exp / "valid.loss.ave.pth", args.data).evaluate_prefixes()
-        final = {d: scores[d].wer for d in DEPTHS if d in scores}
+        final = {d: scores[d].wer for d in depths if d in scores}
+        if not final:
+            raise SystemExit(f"error: --depths {args.depths}: {exp} has {max(scores)} layers")
         ax.plot([minutes[-1]], [final[max(final)]], "*", ms=12, color=f"C{i}")
         updates = _updates(exp)
         rows.append((label, exp, updates, minutes[-1], "alone, estimated" if per_epoch else "logged",
                      100 * curve[-1].get("wer_ctc", float("nan")), final))
     ax.set_xlabel("training time (min, 2 CPU cores)")
-    ax.set_ylabel("dev WER (%), 12 layers, greedy CTC")
+    ax.set_ylabel("dev WER (%), final layer, greedy CTC")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -78,13 +80,14 @@ def main() -> None:
     fig.savefig(args.plot, dpi=120)
     lines = ["# Time to accuracy of the main job's trainings", "", *header("2 threads, no GPU"),
              f"- dev set: {args.data}; greedy CTC; last epoch = ESPnet's validation of the last checkpoint; averaged "
-             "= valid.loss.ave.pth (what the recipe decodes), at 12/9/6/3 layers", "",
-             "| run | updates | training min | time | dev WER last epoch, 12 layers | dev WER averaged model: "
-             + " / ".join(str(d) for d in DEPTHS) + " layers | exp dir |",
+             f"= valid.loss.ave.pth (what the recipe decodes), at {'/'.join(map(str, depths))} layers", "",
+             "| run | updates | training min | time | dev WER last epoch, final layer | dev WER averaged model: "
+             + " / ".join(str(d) for d in depths) + " layers | exp dir |",
              "|---|---:|---:|---|---:|---|---|"]
     for label, exp, updates, minutes, how, last, final in rows:
-        lines.append(f"| {label} | {updates} | {minutes:.1f} | {how} | {last:.1f} | "
-                     + " / ".join(f"{final[d]:.2f}" for d in DEPTHS if d in final) + f" | {exp.name} |")
+        last = "-" if last != last else f"{last:.1f}"  # NaN: the model reports no WER per epoch
+        lines.append(f"| {label} | {updates} | {minutes:.1f} | {how} | {last} | "
+                     + " / ".join(f"{final[d]:.2f}" if d in final else "-" for d in depths) + f" | {exp.name} |")
     lines.append(f"\n![dev WER against training time]({args.plot.name})\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))

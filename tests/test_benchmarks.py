@@ -97,3 +97,21 @@ def test_profile_train_step_splits_a_real_update(tiny_recipe, tmp_path):
     assert "front-end convolutions (2-D)" in rows and "optimizer (Adam) and gradient clipping" in rows
     wall = rows.pop("**wall time of a profiled update**")
     assert sum(rows.values()) == pytest.approx(wall, rel=0.05)
+
+
+def test_time_to_accuracy_plots_each_run_and_scores_its_averaged_model(tiny_recipe, tmp_path):
+    out, plot = tmp_path / "t2a.md", tmp_path / "t2a.png"
+    _run("time_to_accuracy.py", "--run", f"tiny={tiny_recipe['exp']}", "--run", f"tiny alone={tiny_recipe['exp']}@30",
+         "--data", str(tiny_recipe["data"] / "dev"), "--depths", "4", "2", "--out", str(out), "--plot", str(plot))
+    rows = _table(out.read_text())
+    assert rows[0][0] == "run" and [r[0] for r in rows[1:]] == ["tiny", "tiny alone"]
+    assert rows[1][3] == "logged" and rows[2][3] == "alone, estimated"
+    assert float(rows[2][2]) == pytest.approx(2 * 30 / 60, abs=0.05)  # 2 epochs at 30 s each
+    assert len(rows[1][5].split(" / ")) == 2 and plot.stat().st_size > 0
+
+
+def test_time_to_accuracy_refuses_an_unfinished_run(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "time_to_accuracy.py"), "--run",
+                           f"x={tmp_path}", "--data", str(tmp_path), "--out", str(tmp_path / "o.md"),
+                           "--plot", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "train.log does not exist (is the training finished?)" in done.stderr
