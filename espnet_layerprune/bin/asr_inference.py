@@ -26,6 +26,7 @@ writes nothing), then runs ESPnet's own decoding loop with the library's
 
 import argparse
 import contextlib
+import logging
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ from espnet2.utils.types import str2bool, str_or_none
 
 import espnet_layerprune  # noqa: F401  (registers encoder/model choices)
 from espnet_layerprune.bin.common import (
+    LOG_FORMAT,
     add_prune_options,
     check_model_files,
     check_prune_args,
@@ -191,6 +193,10 @@ def check_audio_inputs(args: argparse.Namespace) -> None:
 def main(cmd=None):
     print(get_commandline_args(), file=sys.stderr)
     args = get_parser().parse_args(cmd)
+    # ESPnet's own basicConfig, done first: a warning logged while our options are checked or a budget
+    # is resolved would otherwise configure the root logger at WARNING, and every INFO line (the kept
+    # layers, the budget's choice) would be lost from the decode log.
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
     check_prune_args(args)
     check_model_files(args)
     if args.lexicon_lm is not None and not Path(args.lexicon_lm).is_file():

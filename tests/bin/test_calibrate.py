@@ -1,5 +1,9 @@
 """bin.calibrate measures every depth; --prune_budget then decodes the plan it picks."""
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import soundfile
@@ -63,6 +67,21 @@ def test_budget_decodes_the_most_accurate_plan_that_fits(calibrated, tmp_path):
     assert info["request"] == {"prune_budget": f"params={limit}"}
     assert info["budget_choice"]["request"] == expected["request"]
     assert info["kept_layers"] == expected["kept_layers"]
+
+
+def test_budget_decode_logs_its_choice_and_kept_layers_at_info(calibrated, tmp_path):
+    """A real process (pytest's log capture hides the bug in-process): a warning logged while the
+    budget is resolved must not configure the root logger at WARNING before ESPnet does."""
+    config, model, data, table, _ = calibrated
+    limit = yaml.safe_load(table.read_text())["plans"][1]["params"]
+    done = subprocess.run([sys.executable, "-m", "espnet_layerprune.bin.asr_inference", "--asr_train_config",
+                           str(config), "--asr_model_file", str(model), "--data_path_and_name_and_type",
+                           f"{data}/wav.scp,speech,sound", "--output_dir", str(tmp_path / "decode"),
+                           "--ctc_greedy", "true", "--beam_size", "1", "--ctc_weight", "1.0",
+                           "--prune_budget", f"params={limit}"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"INFO: --prune_budget params=\S+: chose ", done.stderr), done.stderr[-3000:]
+    assert re.search(r"INFO: layer pruning: keeping \d+/3 encoder layers", done.stderr), done.stderr[-3000:]
 
 
 def test_impossible_budget_and_conflicting_flags_fail_before_decoding(calibrated, tmp_path, capsys):
