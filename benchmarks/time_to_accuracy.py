@@ -17,7 +17,6 @@ plus validation): then epoch ``e`` sits at ``e x SECONDS_PER_EPOCH`` and the tab
 """
 
 import argparse
-import re
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +24,7 @@ import matplotlib
 from espnet_layerprune.analysis.report import learning_curve
 from espnet_layerprune.analysis.dev_eval import DevEvaluator
 from provenance import header
+from train_step_cost import logged_updates
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -65,7 +65,7 @@ def main() -> None:
         if not final:
             raise SystemExit(f"error: --depths {args.depths}: {exp} has {max(scores)} layers")
         ax.plot([minutes[-1]], [final[max(final)]], "*", ms=12, color=f"C{i}")
-        updates = _updates(exp)
+        updates = logged_updates(exp / "train.log")
         rows.append((label, exp, updates, minutes[-1], "alone, estimated" if per_epoch else "logged",
                      100 * curve[-1].get("wer_ctc", float("nan")), final))
     ax.set_xlabel("training time (min, 2 CPU cores)")
@@ -92,12 +92,6 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
-
-
-def _updates(exp: Path) -> int:
-    """Optimizer updates of the whole training (ESPnet's cumulative ``total_count`` of the last epoch)."""
-    counts = re.findall(r"epoch results: \[train\].*?total_count=(\d+)", (exp / "train.log").read_text(errors="replace"))
-    return int(counts[-1]) if counts else 0
 
 
 if __name__ == "__main__":
