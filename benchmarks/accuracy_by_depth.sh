@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The papers' claims at the main job's operating point (same corpus, tokens, encoder, 6-epoch budget), with
-# seeds: supernets against individually trained models at every depth.
+# The papers' claims at a converged operating point, with seeds: supernets against individually trained
+# models at every depth. Every model gets the recipe preset's corpus, tokens, updates, LR schedule and
+# checkpoint averaging (--preset full: 24 h, 55 x 150 updates, near the dev plateau; see docs/results/accuracy.md).
 #
-#   benchmarks/accuracy_by_depth.sh [--exp_dir exp] [--queue "baseline:0 individual6:0 supernet:1 ..."]
-#   benchmarks/collect_accuracy.py --exp_dir egs2/synth_en/asr1/exp --out docs/results/accuracy.md
+#   benchmarks/accuracy_by_depth.sh [--preset full] [--queue "baseline:0 individual6:0 supernet:1 ..."]
+#   benchmarks/collect_accuracy.py --exp_dir egs2/synth_en/asr1/exp_full --out docs/results/accuracy.md
 #
 # Queue entries are MODEL:SEED, trained and decoded in that order (most informative first, so a stopped
 # run has the comparisons that matter); re-running skips finished trainings and decodes. Models:
 #   baseline          plain model (no intermediate CTC, no stochastic depth) = the individually trained
 #                     12-layer model, also decoded pruned at run time (depths 12 9 6 3)
 #   individualD       the plain model with D layers (decoded at D)
+#   individualD_ictc  D layers WITH intermediate CTC at every layer, no stochastic depth (deep supervision
+#                     without weight sharing across depths; decoded at every listed depth <= D)
+#   supernet_matched  the supernet given the individual models' total updates (4 x the preset's epochs)
 #   supernet          interCTC + stochastic depth (conf/train_supernet.yaml; seed 0 IS the main job's model)
 #   simple_top_k, iterative_zero_out            data-driven supernets (decoded at depths and at sizes)
 #   simple_top_k_per_size_ctc                   Simple-Top-k with one CTC head per size
@@ -19,21 +23,29 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 recipe=${repo}/egs2/synth_en/asr1
 cd "${recipe}"
 
-exp_dir=exp   # the main job's: corpus, token list, stats and the seed-0 supernet are reused
+preset=full   # the recipe preset whose corpus, stats, epochs and seed-0 supernet are reused
+exp_dir=""    # (preset: exp / exp_full)
 depths="12 9 6 3"
-queue="baseline:0 individual6:0 supernet:1 baseline:1 individual6:1 individual9:0 individual3:0"
-queue+=" simple_top_k:0 iterative_zero_out:0 simple_top_k:1 iterative_zero_out:1 simple_top_k_per_size_ctc:0"
+queue="supernet:0 baseline:0 individual6:0 individual9:0 individual3:0 supernet:1 baseline:1 individual6:1"
+queue+=" individual12_ictc:0 individual6_ictc:0 supernet:2 baseline:2 individual6:2"
+queue+=" simple_top_k:0 iterative_zero_out:0 simple_top_k:1 iterative_zero_out:1 simple_top_k:2"
+queue+=" iterative_zero_out:2 simple_top_k_per_size_ctc:0 supernet_matched:0"
 . ./path.sh
 . local/parse_options.sh
+case "${preset}" in
+  fast) corpus_dir=.; : "${exp_dir:=exp}"; epochs=$(grep -E '^max_epoch:' conf/train_supernet.yaml | awk '{print $2}') ;;
+  full) corpus_dir=full; : "${exp_dir:=exp_full}"; epochs=55 ;;
+  *) echo "error: --preset must be fast or full, got ${preset}" >&2; exit 1 ;;
+esac
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') (accuracy_by_depth) $*"; }
-if [ ! -f data/test/text ] || [ ! -f "${exp_dir}/asr_stats_bpe256/train/speech_shape" ]; then
-  log "no corpus or statistics yet: running the main job's stages 1-3"
-  ./run.sh --stage 1 --stop_stage 3 --exp_dir "${exp_dir}"
+if [ ! -f "${corpus_dir}/data/test/text" ] || [ ! -f "${exp_dir}/asr_stats_bpe256/train/speech_shape" ]; then
+  log "no corpus or statistics yet: running the ${preset} preset's stages 1-3"
+  ./run.sh --preset "${preset}" --stage 1 --stop_stage 3 --exp_dir "${exp_dir}"
 fi
 
 gen=${exp_dir}/bench_configs; mkdir -p "${gen}"
-make_config() {  # make_config BASE OUT SEED [num_blocks] [per_size_ctc]
+make_config() {  # make_config BASE OUT SEED [num_blocks] [per_size_ctc] [no_stochastic_depth]
   ${python} - "$@" <<'PY'
 import sys, yaml
 base, out, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -45,6 +57,8 @@ if len(sys.argv) > 4 and sys.argv[4]:
     conf["encoder_conf"]["num_blocks"] = int(sys.argv[4])
 if len(sys.argv) > 5 and sys.argv[5] == "true":
     conf["model_conf"]["per_size_ctc"] = True
+if len(sys.argv) > 6 and sys.argv[6] == "true":
+    conf["encoder_conf"]["stochastic_depth_rate"] = 0.0
 yaml.safe_dump(conf, open(out, "w"), sort_keys=False)
 PY
 }
@@ -52,14 +66,17 @@ PY
 for entry in ${queue}; do
   model=${entry%%:*}; seed=${entry#*:}
   [[ "${seed}" =~ ^[0-9]+$ ]] || { echo "error: queue entry ${entry}: the seed must be an integer" >&2; exit 1; }
-  ds=${depths}; blocks=""; per_size=""
+  ds=${depths}; blocks=""; per_size=""; no_sd=""; ep=${epochs}
   case "${model}" in
     baseline) base=conf/train_baseline.yaml ;;
+    individual[0-9]*_ictc) base=conf/train_supernet.yaml; blocks=${model#individual}; blocks=${blocks%_ictc}
+      no_sd=true; ds=$(for d in ${depths}; do [ "${d}" -le "${blocks}" ] && echo "${d}"; done | xargs) ;;
     individual[0-9]*) base=conf/train_baseline.yaml; blocks=${model#individual}; ds=${blocks} ;;
     supernet) base=conf/train_supernet.yaml ;;
+    supernet_matched) base=conf/train_supernet.yaml; ep=$(( epochs * 4 )) ;;  # = individual 12+9+6+3 updates
     simple_top_k|iterative_zero_out) base=conf/train_${model}.yaml ;;
     simple_top_k_per_size_ctc) base=conf/train_simple_top_k.yaml; per_size=true ;;
-    *) echo "error: unknown model '${model}' in --queue (baseline, individualD, supernet, simple_top_k, iterative_zero_out, simple_top_k_per_size_ctc)" >&2; exit 1 ;;
+    *) echo "error: unknown model '${model}' in --queue (baseline, individualD, individualD_ictc, supernet, supernet_matched, simple_top_k, iterative_zero_out, simple_top_k_per_size_ctc)" >&2; exit 1 ;;
   esac
   last=7
   if [ "${model}" = supernet ] && [ "${seed}" = 0 ]; then
@@ -67,13 +84,14 @@ for entry in ${queue}; do
     last=6                         # and its RESULTS.md (with the lexicon decoder) is left as it is
   else
     cfg=${gen}/train_${model}_seed${seed}.yaml
-    make_config "${base}" "${cfg}" "${seed}" "${blocks}" "${per_size}"
+    make_config "${base}" "${cfg}" "${seed}" "${blocks}" "${per_size}" "${no_sd}"
   fi
   sizes=""
   grep -qE "^ *method: *(simple_top_k|iterative_zero_out)" "${cfg}" \
     && sizes=$(${python} -c 'import sys, yaml; print(*yaml.safe_load(open(sys.argv[1]))["model_conf"]["supernet"]["sizes"])' "${cfg}")
   log "=== ${model} seed ${seed}: ${cfg} (depths ${ds}${sizes:+; sizes ${sizes}})"
-  ./run.sh --stage 4 --stop_stage "${last}" --exp_dir "${exp_dir}" --train_config "${cfg}" --word_lm false \
+  ./run.sh --preset "${preset}" --max_epoch "${ep}" --stage 4 --stop_stage "${last}" --exp_dir "${exp_dir}" \
+    --train_config "${cfg}" --word_lm false \
     --prune_depths "${ds}" --prune_sizes "${sizes}"
 done
 log "queue finished; collect with: ${python} ${repo}/benchmarks/collect_accuracy.py --exp_dir ${recipe}/${exp_dir}"
