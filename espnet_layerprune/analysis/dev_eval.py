@@ -153,9 +153,10 @@ class DevEvaluator:
             return out[0], olens, out[1]
         return out, olens, []
 
-    def _finish(self, hidden):
-        """What the encoder does after its last kept block: the final LayerNorm."""
-        return self.encoder.after_norm(hidden) if self.encoder.normalize_before else hidden
+    def _finish(self, hidden, layer: int):
+        """What the encoder does after its last kept block (1-based ``layer``): what a CTC head
+        reads from it (the final LayerNorm, see ``ctc_input``)."""
+        return self.encoder.ctc_input(hidden, layer - 1)
 
     def _texts(self, enc, olens, head, batch, hyps: Dict[str, str]) -> None:
         if self.model.postencoder is not None:
@@ -220,7 +221,7 @@ class DevEvaluator:
                     if rest:
                         enc, olens, _ = self._run(batch, rest, start=start)
                     else:  # the top layer removed: the state below it is the output
-                        enc, olens = self._finish(states[j - 1]), batch["embedded"].lengths
+                        enc, olens = self._finish(states[j - 1], layers[j - 1]), batch["embedded"].lengths
                     self._texts(enc, olens, self._head(len(layers) - 1), batch, hyps[l])
             for l in todo:
                 self._store(tuple(x for x in layers if x != l), hyps[l])
@@ -245,7 +246,7 @@ class DevEvaluator:
             for batch in self._batches:
                 _, olens, states = self._run(batch, prefixes[-1], all_hs=True)
                 for p in todo:
-                    out = self._finish(states[len(p) - 1])
+                    out = self._finish(states[len(p) - 1], len(p))
                     self._texts(out, olens, self._head(len(p)), batch, hyps[p])
             for p in todo:
                 self._store(p, hyps[p])

@@ -23,6 +23,11 @@ SCHEDULES = ("constant", "linear")
 #: ``block``: a block's units share one draw (the whole block is skipped, as in
 #: Lee et al. and ESPnet's conformer); ``unit``: each unit draws on its own.
 GRANULARITIES = ("block", "unit")
+#: ``batch``: one draw per unit for the whole mini-batch (a skipped unit is not computed, as in
+#: ESPnet's conformer); ``row``: one draw per unit and sequence (torchvision's ``mode="row"``, the
+#: reference code of Xu et al. 2024): every unit runs and multiplies its branch by a per-sequence
+#: 0 or 1/(1-p), so nothing is saved but each sequence sees its own network.
+MODES = ("batch", "row")
 
 
 def drop_probabilities(
@@ -103,4 +108,39 @@ def sample_scales(
             out.append(0.0)
         else:
             out.append(1.0 / (1.0 - p) if rescale else 1.0)
+    return out
+
+
+def sample_row_scales(
+    probs: Sequence[float],
+    rescale: bool,
+    batch_size: int,
+    group_size: int = 1,
+    generator: Optional[torch.Generator] = None,
+) -> List:
+    """Draw one training step's residual scales per sequence (``row`` mode).
+
+    Args:
+        probs: Skip probability of every unit.
+        rescale: Scale kept units by ``1 / (1 - p)`` (stochastic depth) or not (LayerDrop).
+        batch_size: Sequences in the mini-batch.
+        group_size: Consecutive units sharing one draw per sequence.
+        generator: Optional random generator (the global one otherwise).
+
+    Returns:
+        One scale per unit: ``1.0`` for a unit that is never skipped, ``0.0`` for one skipped in
+        every sequence (not computed), else a ``(B, 1, 1)`` tensor multiplying its branch.
+    """
+    groups = -(-len(probs) // group_size)
+    draws = torch.rand(groups, batch_size, generator=generator)
+    out: List = []
+    for j, p in enumerate(probs):
+        if p == 0.0:
+            out.append(1.0)
+            continue
+        keep = (draws[j // group_size] >= p).float()
+        if not keep.any():
+            out.append(0.0)
+        else:
+            out.append((keep / (1.0 - p) if rescale else keep).view(batch_size, 1, 1))
     return out

@@ -51,7 +51,9 @@ from espnet_layerprune.core.units import check_layers, layers_of_units, units_of
 from espnet_layerprune.encoders import precision
 from espnet_layerprune.encoders.layer_drop import (
     GRANULARITIES,
+    MODES,
     drop_probabilities,
+    sample_row_scales,
     sample_scales,
 )
 from espnet_layerprune.encoders.run_plan import ExitRule, RunPlan, UnitGates, active_plan, running
@@ -132,6 +134,15 @@ class PrunableEncoderMixin:
     #: autocast to it, outputs are float32 (:mod:`espnet_layerprune.encoders.precision`). Not saved in
     #: checkpoints: the trainer (``--use_amp true`` on CPU) or the decoder (``--precision``) sets it.
     compute_dtype: Optional[torch.dtype] = None
+    #: Whether a pass returns the intermediate CTC outputs (ESPnet's format ``((xs, [(layer, out),
+    #: ...]), olens, None)``). True, as the stock encoders, for training and validation; a decoder
+    #: that reads only the final output sets it False, and the layers of ``interctc_layer_idx`` then
+    #: cost nothing beyond their block (self-conditioning still runs).
+    return_intermediate: bool = True
+    #: What the stock encoder feeds intermediate CTC when ``interctc_normalize`` is not given:
+    #: ``None`` = through ``after_norm`` when ``normalize_before`` (ESPnet's transformer and
+    #: conformer), ``False`` = the raw block output (ESPnet's E-Branchformer).
+    stock_interctc_normalize: Optional[bool] = None
 
     def _setup_units(self) -> None:
         """Set ``unit_names`` from the built layers (subclasses whose units vary)."""
@@ -146,7 +157,17 @@ class PrunableEncoderMixin:
         stochastic_depth_granularity: str = "block",
         prune_layers: Optional[Sequence[int]] = None,
         prune_units: Optional[Sequence[int]] = None,
+        interctc_normalize: Optional[bool] = None,
+        stochastic_depth_mode: str = "batch",
     ) -> None:
+        if stochastic_depth_mode not in MODES:
+            raise ConfigError(f"stochastic_depth_mode must be one of {MODES}, got {stochastic_depth_mode!r}")
+        self.stochastic_depth_mode = stochastic_depth_mode
+        if interctc_normalize and not self.normalize_before:
+            raise ConfigError("interctc_normalize: true needs normalize_before: true (the final LayerNorm "
+                              "after_norm exists only then)")
+        stock = self.normalize_before if self.stock_interctc_normalize is None else self.stock_interctc_normalize
+        self.interctc_normalize = stock if interctc_normalize is None else interctc_normalize
         if prune_units is not None and prune_layers is not None:
             raise ConfigError("give either prune_units or prune_layers, not both")
         if layer_drop_rate and (
@@ -204,6 +225,7 @@ class PrunableEncoderMixin:
         drop_probs: Optional[Sequence[float]] = None,
         drop_granularity: str = "unit",
         early_exit: Optional[ExitRule] = None,
+        drop_mode: str = "batch",
     ) -> RunPlan:
         """A run plan of this encoder (see :class:`~espnet_layerprune.encoders.run_plan.RunPlan`).
 
@@ -215,6 +237,8 @@ class PrunableEncoderMixin:
             drop_granularity: How ``drop_probs`` are drawn: ``unit`` (each unit on its own) or
                 ``block`` (a block's units share one draw).
             early_exit: Candidate networks tried in order, and when to stop (eval only).
+            drop_mode: How ``drop_probs`` are drawn: ``batch`` (once per mini-batch) or ``row``
+                (once per sequence).
 
         Raises:
             ConfigError: Units out of range or repeated.
@@ -228,9 +252,11 @@ class PrunableEncoderMixin:
         in_pass = kept if gates is None or gates.open is None else {u for u in kept if gates.open[u - 1]}
         present = tuple(any(i * U + k + 1 in in_pass for k in range(U)) for i in range(L))
         blocks = tuple(i for i in range(L) if present[i])
+        if drop_mode not in MODES:
+            raise ConfigError(f"drop_mode must be one of {MODES}, got {drop_mode!r}")
         return RunPlan(
-            units, gates, None if drop_probs is None else tuple(drop_probs), drop_granularity, early_exit,
-            scales=tuple(1.0 if j + 1 in kept else None for j in range(L * U)), present=present,
+            units, gates, None if drop_probs is None else tuple(drop_probs), drop_granularity,
+            drop_mode=drop_mode, early_exit=early_exit, scales=tuple(1.0 if j + 1 in kept else None for j in range(L * U)), present=present,
             blocks=blocks, top=blocks[-1] if blocks else -1, end=(units[-1] - 1) // U + 1,
         )
 
@@ -335,19 +361,25 @@ class PrunableEncoderMixin:
         return Embedded(xs, pos_emb, masks)
 
     # ------------------------------------------------------------------ the blocks
-    def unit_scales(self, plan: Optional[RunPlan] = None) -> List:
+    def unit_scales(self, plan: Optional[RunPlan] = None, batch_size: int = 1) -> List:
         """One pass's scale per unit: ``None`` (skipped), a float or a tensor: the plan's units
-        (default: :meth:`active_plan`), with training-time skips drawn and gates applied."""
+        (default: :meth:`active_plan`), with training-time skips drawn (per sequence of the
+        ``batch_size`` in ``row`` mode) and gates applied."""
         plan = self.active_plan() if plan is None else plan
         scales: List = list(plan.scales)
         if plan.drop_probs is None:
             probs, granularity = self.unit_drop_probs, self.stochastic_depth_granularity
+            mode = self.stochastic_depth_mode
         else:
-            probs, granularity = plan.drop_probs, plan.drop_granularity
+            probs, granularity, mode = plan.drop_probs, plan.drop_granularity, plan.drop_mode
         if self.training and any(p > 0.0 for p in probs):
             group = self.units_per_layer if granularity == "block" else 1
-            drawn = sample_scales(probs, self._rescale, group_size=group)
-            scales = [None if s is None or d == 0.0 else d for s, d in zip(scales, drawn)]
+            if mode == "row":
+                drawn = sample_row_scales(probs, self._rescale, batch_size, group_size=group)
+            else:
+                drawn = sample_scales(probs, self._rescale, group_size=group)
+            scales = [None if s is None or (isinstance(d, float) and d == 0.0) else d
+                      for s, d in zip(scales, drawn)]
         if plan.gates is not None:
             scales = [None if s is None else plan.gates.values[j] * s for j, s in enumerate(scales)]
         return scales
@@ -387,9 +419,12 @@ class PrunableEncoderMixin:
         drop_granularity: str = "unit",
         ctc=None,
         return_all_hs: bool = False,
+        drop_mode: str = "batch",
     ):
         """Run the blocks on an embedded input: of :meth:`active_plan`, or of the plan these
         arguments make (see :meth:`plan`; ``units`` default to the kept ones).
+
+        ``drop_mode`` (``batch`` or ``row``) says how ``drop_probs`` are drawn.
 
         Returns:
             ``((xs, intermediates), olens, None)`` when intermediate outputs exist,
@@ -401,7 +436,8 @@ class PrunableEncoderMixin:
         if units is None and gates is None and drop_probs is None:
             plan = self.active_plan()
         else:
-            plan = self.plan(self.kept_units if units is None else units, gates, drop_probs, drop_granularity)
+            plan = self.plan(self.kept_units if units is None else units, gates, drop_probs, drop_granularity,
+                             drop_mode=drop_mode)
         return self._run(embedded, plan, ctc, return_all_hs)
 
     def depth_outputs(self, embedded: Embedded, ctc=None, candidates=None) -> List[torch.Tensor]:
@@ -420,8 +456,8 @@ class PrunableEncoderMixin:
 
     def _run(self, embedded: Embedded, plan: RunPlan, ctc, return_all_hs: bool):
         """One pass of ``plan``: this pass's scales, the blocks, ESPnet's return format."""
-        xs, intermediate_outs = self._blocks(embedded.xs, embedded, plan, self.unit_scales(plan), ctc,
-                                             return_all_hs)
+        scales = self.unit_scales(plan, batch_size=embedded.xs.size(0))
+        xs, intermediate_outs = self._blocks(embedded.xs, embedded, plan, scales, ctc, return_all_hs)
         if self.compute_dtype is not None:  # CTC heads and losses read float32
             xs = xs.float()
             intermediate_outs = [
@@ -488,16 +524,26 @@ class PrunableEncoderMixin:
                 if not plan.present[i]:
                     continue
                 if i in self._interctc_blocks and i != plan.top:
-                    out = self.after_norm(xs) if self.normalize_before else xs
-                    if not return_all_hs:
-                        intermediate_outs.append((i + 1, out))
-                    if self.interctc_use_conditioning:
-                        xs = self._self_condition(xs, out, ctc)
+                    returned = self.return_intermediate and not return_all_hs
+                    if returned or self.interctc_use_conditioning:
+                        out = self.ctc_input(xs, i)
+                        if returned:
+                            intermediate_outs.append((i + 1, out))
+                        if self.interctc_use_conditioning:
+                            xs = self._self_condition(xs, out, ctc)
                 if return_all_hs:  # what the next block sees (after self-conditioning)
                     intermediate_outs.append(xs)
-            if self.normalize_before:
-                xs = self.after_norm(xs)
+            xs = self.ctc_input(xs, plan.top)
         return xs, intermediate_outs
+
+    def ctc_input(self, xs: torch.Tensor, block: int) -> torch.Tensor:
+        """What a CTC head reads from the output ``xs`` of 0-based ``block``: through the final
+        LayerNorm (``after_norm``, pre-LN encoders), except at a layer of ``interctc_layer_idx``
+        when ``interctc_normalize`` is false (stock E-Branchformer: intermediate CTC reads the raw
+        block output, so a network pruned to that layer does too)."""
+        if self.normalize_before and (block not in self._interctc_blocks or self.interctc_normalize):
+            return self.after_norm(xs)
+        return xs
 
     def _self_condition(self, xs, out, ctc):
         """Self-conditioned CTC: the next block reads ``xs`` plus the (shared) CTC head's

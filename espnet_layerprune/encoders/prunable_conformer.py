@@ -67,6 +67,9 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             (``model_conf.interctc_weight``); a list, ``"all"`` (every block
             below the top) or ``"every_K"``.
         interctc_use_conditioning: Self-conditioned CTC, as ESPnet.
+        interctc_normalize: Intermediate CTC (and a network pruned to one of its layers) reads
+            the block output through the final LayerNorm ``after_norm`` (true) or raw (false);
+            ``None`` (default): the stock encoder's behaviour, through ``after_norm`` (as ESPnet's conformer).
         ctc_trim: Not supported (it changes the sequence length between blocks,
             which pruned blocks would change too); must be ``False``.
         stochastic_depth_rate: Stochastic depth: skip probability ``p`` (float)
@@ -85,6 +88,9 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
         stochastic_depth_granularity: ``block`` (default: one draw per block,
             all its units skipped together, as in Lee et al. and ESPnet's
             conformer) or ``unit`` (each unit draws on its own).
+        stochastic_depth_mode: ``batch`` (one draw per unit and mini-batch; skipped units are
+            not computed) or ``row`` (one draw per unit and sequence, as torchvision's
+            ``stochastic_depth(mode="row")`` and the reference code of Xu et al. 2024).
         prune_units: 1-based units to keep from the start (``None``: all), for
             models exported with a fixed mask; see :meth:`unit_labels`.
         prune_layers: 1-based blocks to keep from the start (``None``: all).
@@ -125,6 +131,7 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
         padding_idx: int = -1,
         interctc_layer_idx: Union[List[int], str] = [],
         interctc_use_conditioning: bool = False,
+        interctc_normalize: Optional[bool] = None,
         ctc_trim: bool = False,
         stochastic_depth_rate: Union[float, List[float]] = 0.0,
         layer_drop_rate: float = 0.0,
@@ -134,6 +141,7 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
         use_sdpa: bool = False,
         stochastic_depth_schedule: str = "constant",
         stochastic_depth_granularity: str = "block",
+        stochastic_depth_mode: str = "batch",
         prune_units: Optional[List[int]] = None,
         prune_layers: Optional[List[int]] = None,
     ):
@@ -188,6 +196,8 @@ class PrunableConformerEncoder(PrunableEncoderMixin, ConformerEncoder):
             layer_drop_rate,
             stochastic_depth_granularity,
             prune_layers=prune_layers,
+            interctc_normalize=interctc_normalize,
+            stochastic_depth_mode=stochastic_depth_mode,
             prune_units=prune_units,
         )
 

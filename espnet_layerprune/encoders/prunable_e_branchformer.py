@@ -35,10 +35,10 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
     ``ffn2`` (with ``use_ffn``). A block's final LayerNorm runs whenever any of its
     units runs.
 
-    One deliberate difference from the stock encoder: intermediate CTC outputs go
-    through the encoder's final LayerNorm (``after_norm``), as the top layer of a
-    pruned model does, so the head is trained on what it reads at every depth
-    (ESPnet's E-Branchformer feeds intermediate CTC the raw block output).
+    Intermediate CTC reads the raw block output, as in ESPnet's E-Branchformer, unless
+    ``interctc_normalize: true`` (our supernet configs): then every layer's output goes through
+    the final LayerNorm (``after_norm``), as the top layer's does, so one head reads the same
+    kind of input at every depth.
 
     Args:
         input_size: Input feature dimension.
@@ -70,6 +70,9 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
         interctc_layer_idx: 1-based blocks feeding intermediate CTC; a list,
             ``"all"`` or ``"every_K"``.
         interctc_use_conditioning: Self-conditioned CTC, as ESPnet.
+        interctc_normalize: Intermediate CTC (and a network pruned to one of its layers) reads
+            the block output through the final LayerNorm ``after_norm`` (true) or raw (false);
+            ``None`` (default): the stock encoder's behaviour, the raw block output (as ESPnet's E-Branchformer).
         qk_norm: As ESPnet.
         use_flash_attn: As ESPnet.
         gradient_checkpoint_layers: Not supported (must be empty).
@@ -79,6 +82,9 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
             training; nothing is skipped or scaled in eval.
         stochastic_depth_schedule: ``constant`` or ``linear`` (``p_l = p * l / L``).
         stochastic_depth_granularity: ``block`` (one draw per block) or ``unit``.
+        stochastic_depth_mode: ``batch`` (one draw per unit and mini-batch; skipped units are
+            not computed) or ``row`` (one draw per unit and sequence, as torchvision's
+            ``stochastic_depth(mode="row")`` and the reference code of Xu et al. 2024).
         prune_units: 1-based units to keep from the start (``None``: all).
         prune_layers: 1-based blocks to keep from the start (``None``: all).
     """
@@ -89,8 +95,9 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
         "branches": ("attn", "cgmlp", "norm_mha", "norm_mlp", "depthwise_conv_fusion", "merge_proj"),
         "ffn2": ("feed_forward", "norm_ff"),
     }
-    #: Pre-LayerNorm blocks with a final ``after_norm``, which intermediate CTC shares.
+    #: Pre-LayerNorm blocks with a final ``after_norm``.
     normalize_before = True
+    stock_interctc_normalize = False
 
     @typechecked
     def __init__(
@@ -122,6 +129,7 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
         merge_conv_kernel: int = 3,
         interctc_layer_idx: Union[List[int], str, None] = None,
         interctc_use_conditioning: bool = False,
+        interctc_normalize: Optional[bool] = None,
         qk_norm: bool = False,
         use_flash_attn: bool = True,
         gradient_checkpoint_layers: List[int] = [],
@@ -129,6 +137,7 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
         stochastic_depth_rate: Union[float, List[float]] = 0.0,
         stochastic_depth_schedule: str = "constant",
         stochastic_depth_granularity: str = "block",
+        stochastic_depth_mode: str = "batch",
         prune_units: Optional[List[int]] = None,
         prune_layers: Optional[List[int]] = None,
     ):
@@ -181,6 +190,8 @@ class PrunableEBranchformerEncoder(PrunableEncoderMixin, EBranchformerEncoder):
             layer_drop_rate,
             stochastic_depth_granularity,
             prune_layers=prune_layers,
+            interctc_normalize=interctc_normalize,
+            stochastic_depth_mode=stochastic_depth_mode,
             prune_units=prune_units,
         )
 

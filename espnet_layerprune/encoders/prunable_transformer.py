@@ -44,6 +44,9 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
             (``model_conf.interctc_weight``); a list, ``"all"`` (every layer
             below the top) or ``"every_K"``.
         interctc_use_conditioning: Self-conditioned CTC, as ESPnet.
+        interctc_normalize: Intermediate CTC (and a network pruned to one of its layers) reads
+            the block output through the final LayerNorm ``after_norm`` (true) or raw (false);
+            ``None`` (default): the stock encoder's behaviour, through ``after_norm`` (as ESPnet's transformer).
         layer_drop_rate: LayerDrop: skip each block with this probability in
             training, without rescaling. Unlike the stock encoder, this works.
         qk_norm: As ESPnet.
@@ -58,6 +61,9 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
         stochastic_depth_granularity: ``block`` (default: one draw per block,
             all its units skipped together, as in Lee et al. and ESPnet's
             conformer) or ``unit`` (each unit draws on its own).
+        stochastic_depth_mode: ``batch`` (one draw per unit and mini-batch; skipped units are
+            not computed) or ``row`` (one draw per unit and sequence, as torchvision's
+            ``stochastic_depth(mode="row")`` and the reference code of Xu et al. 2024).
         unit_granularity: Prunable unit: ``block`` (one per block) or
             ``sublayer`` (MHSA and FFN halves, two per block).
         prune_layers: 1-based blocks to keep from the start (``None``: all).
@@ -90,6 +96,7 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
         padding_idx: int = -1,
         interctc_layer_idx: Union[List[int], str] = [],
         interctc_use_conditioning: bool = False,
+        interctc_normalize: Optional[bool] = None,
         layer_drop_rate: float = 0.0,
         qk_norm: bool = False,
         use_flash_attn: bool = True,
@@ -97,6 +104,7 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
         stochastic_depth_rate: Union[float, List[float]] = 0.0,
         stochastic_depth_schedule: str = "constant",
         stochastic_depth_granularity: str = "block",
+        stochastic_depth_mode: str = "batch",
         unit_granularity: str = "block",
         prune_layers: Optional[List[int]] = None,
     ):
@@ -140,6 +148,8 @@ class PrunableTransformerEncoder(PrunableEncoderMixin, TransformerEncoder):
             layer_drop_rate,
             stochastic_depth_granularity,
             prune_layers=prune_layers,
+            interctc_normalize=interctc_normalize,
+            stochastic_depth_mode=stochastic_depth_mode,
         )
 
     def _run_block(self, layer, x, pos_emb, mask, scales, final_norm):

@@ -72,6 +72,7 @@ class RunPlan:
         gates: Gates on the units' residual branches, or ``None``.
         drop_probs: Training skip probability per unit, or ``None`` (the encoder's own).
         drop_granularity: How ``drop_probs`` are drawn: ``unit`` or ``block``.
+        drop_mode: ``batch`` (one draw per mini-batch) or ``row`` (one per sequence).
         early_exit: Candidate networks tried in order and when to stop, or ``None``.
         scales: Derived: per unit, ``1.0`` (may run) or ``None`` (pruned).
         present: Derived: per block, whether it is part of the pass's network (it has a unit that
@@ -86,6 +87,7 @@ class RunPlan:
     gates: Optional[UnitGates] = None
     drop_probs: Optional[Tuple[float, ...]] = None
     drop_granularity: str = "unit"
+    drop_mode: str = "batch"
     early_exit: Optional[ExitRule] = None
     scales: Tuple[Optional[float], ...] = field(default=(), repr=False)
     present: Tuple[bool, ...] = field(default=(), repr=False)

@@ -259,7 +259,7 @@ class LayerPruneASRModel(ESPnetASRModel):
     def _run_pass(self, p: SubnetPass, embedded, text, text_lengths):
         gates = None if p.gates is None else UnitGates(p.gates, p.gates_open)
         out, out_lens, _ = self.encoder.run_units(
-            embedded, units=p.units, gates=gates, drop_probs=p.drop_probs, ctc=self.ctc
+            embedded, units=p.units, gates=gates, drop_probs=p.drop_probs, ctc=self.ctc, drop_mode=p.drop_mode
         )
         intermediate_outs = None
         if isinstance(out, tuple):
@@ -269,7 +269,7 @@ class LayerPruneASRModel(ESPnetASRModel):
         if p.name != "supernet":
             intermediate_outs = None  # intermediate CTC trains the supernet only
         return self._pass_loss(
-            out, out_lens, text, text_lengths, self.ctc_for_size(p.size), intermediate_outs
+            out, out_lens, text, text_lengths, self.ctc_for_size(p.head_size or p.size), intermediate_outs
         )
 
     def _pass_loss(self, out, out_lens, text, text_lengths, head, intermediate_outs):

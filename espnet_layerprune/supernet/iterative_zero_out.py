@@ -33,6 +33,8 @@ class IterativeZeroOutConfig(StagedConfig):
             ``U``, from the largest to the smallest.
         reset_value: Score given to the lowest units at the end of an iteration (they stay
             trainable).
+        first_iteration_factor: The first iteration is this many times as long as each of the
+            others (``>= 1``; the reference code of Xu et al. 2024 uses 3; default 1: all equal).
     """
 
     method: str = "iterative_zero_out"
@@ -40,6 +42,7 @@ class IterativeZeroOutConfig(StagedConfig):
     sparsity_scale: str = "frames"
     zero_out_counts: Optional[Tuple[int, ...]] = None
     reset_value: float = -5.0
+    first_iteration_factor: float = 1.0
     default_init_score: ClassVar[float] = 10.0
 
     def _check(self) -> None:
@@ -48,6 +51,8 @@ class IterativeZeroOutConfig(StagedConfig):
             fail("sparsity_weight", f"must be >= 0, got {self.sparsity_weight}")
         if self.sparsity_scale not in SPARSITY_SCALES:
             fail("sparsity_scale", f"must be one of {SPARSITY_SCALES}, got {self.sparsity_scale!r}")
+        if not self.first_iteration_factor >= 1.0:
+            fail("first_iteration_factor", f"must be >= 1, got {self.first_iteration_factor}")
 
     def _derived(self) -> "IterativeZeroOutConfig":
         c = super()._derived()
@@ -87,17 +92,25 @@ class IterativeZeroOut(StagedMethod):
     name = "iterative_zero_out"
     config_class = IterativeZeroOutConfig
 
-    def _iteration_len(self) -> int:
-        return self.config.stage1_steps // len(self.config.zero_out_counts)
+    def _iteration_ends(self) -> Tuple[int, ...]:
+        """The update at which each iteration ends: stage 1 split in ``n`` iterations, the first
+        ``first_iteration_factor`` times as long as the others (the last takes the remainder)."""
+        c = self.config
+        n, f = len(c.zero_out_counts), c.first_iteration_factor
+        if f == 1.0:  # equal lengths, the last taking the remainder (as before the option existed)
+            ends = [(i + 1) * (c.stage1_steps // n) for i in range(n - 1)]
+        else:
+            unit = c.stage1_steps / (f + n - 1)
+            ends = [max(1, int((f + i) * unit)) for i in range(n - 1)]
+        return tuple(ends) + (c.stage1_steps,)
 
     def iteration(self, step: int) -> int:
         """0-based zero-out iteration of a stage-1 update."""
-        return min(step // self._iteration_len(), len(self.config.zero_out_counts) - 1)
+        ends = self._iteration_ends()
+        return next((i for i, end in enumerate(ends) if step < end), len(ends) - 1)
 
     def _iteration_end(self, i: int) -> int:
-        if i == len(self.config.zero_out_counts) - 1:
-            return self.config.stage1_steps  # the last iteration takes the remainder
-        return (i + 1) * self._iteration_len()
+        return self._iteration_ends()[i]
 
     def subnet_size(self, step: int) -> int:
         return self.config.num_units - self.config.zero_out_counts[self.iteration(step)]
@@ -126,8 +139,9 @@ class IterativeZeroOut(StagedMethod):
         n_prev = c.zero_out_counts[i - 1] if i > 0 else 0
         left_out = [j + 1 for j in unit_ranking(net.scores)[c.num_units - n_prev:]] if n_prev else []
         no_drop = (0.0,) * c.num_units
-        subnet = SubnetPass("subnet", c.subnet_weight, self.subnet_size(step),
-                            net.all_units, gates, None, no_drop)
+        k = self.subnet_size(step)
+        subnet = SubnetPass("subnet", c.subnet_weight, k, net.all_units, gates, None, no_drop,
+                            head_size=self.stage1_head_size(k))
         return [self.supernet_pass(net, left_out), subnet]
 
     def sparsity_loss(self, net, step: int) -> Optional[torch.Tensor]:

@@ -20,6 +20,8 @@ class SubnetPass:
             (straight-through top-k): which are 1. ``None``: all contribute.
         drop_probs: Per-unit training skip probabilities, drawn per unit;
             ``None`` keeps the encoder's own stochastic depth.
+        drop_mode: ``batch`` (one draw per mini-batch) or ``row`` (one per sequence).
+        head_size: The size whose CTC head reads the pass (per-size heads); ``None``: ``size``.
     """
 
     name: str
@@ -29,3 +31,5 @@ class SubnetPass:
     gates: Optional[torch.Tensor] = None
     gates_open: Optional[Tuple[bool, ...]] = None
     drop_probs: Optional[Tuple[float, ...]] = None
+    drop_mode: str = "batch"
+    head_size: Optional[int] = None

@@ -97,5 +97,6 @@ class SimpleTopK(StagedMethod):
             is_open = None  # every soft gate contributes
         left_out = [j + 1 for j in range(c.num_units) if picked[j] == 0]
         no_drop = (0.0,) * c.num_units
-        subnet = SubnetPass("subnet", c.subnet_weight, k, net.all_units, gates, is_open, no_drop)
+        subnet = SubnetPass("subnet", c.subnet_weight, k, net.all_units, gates, is_open, no_drop,
+                            head_size=self.stage1_head_size(k))
         return [self.supernet_pass(net, left_out), subnet]

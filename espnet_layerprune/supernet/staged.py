@@ -14,10 +14,14 @@ from typing import ClassVar, Dict, List, Optional, Tuple
 
 import torch
 
+from espnet_layerprune.encoders.layer_drop import MODES
 from espnet_layerprune.supernet.config import SupernetConfig, fail
 from espnet_layerprune.supernet.method import SupernetMethod
 from espnet_layerprune.supernet.passes import SubnetPass
 from espnet_layerprune.supernet.scores import nested_masks, top_blocks
+
+
+STAGE1_HEADS = ("nearest", "smallest")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,15 @@ class StagedConfig(SupernetConfig):
         stage2_stochastic_depth: Skip probability, in stage 2, of the largest net's units outside
             the smallest subnet (kept ones are rescaled).
         init_score: Initial score of every unit (default: the method's ``default_init_score``).
+        init_score_jitter: Add a uniform draw in ``[-j, j]`` (seeded by ``seed``) to every initial
+            score, ``j >= 0``. ``0`` (default): all scores start equal, so the first hard top-k breaks
+            the ties by unit index (low-index units first).
+        stochastic_depth_mode: How the stage-1/2 supernet passes draw their skips: ``batch`` (one
+            draw per mini-batch, skipped units not computed) or ``row`` (one per sequence, as the
+            reference code of Xu et al. 2024).
+        stage1_head: With ``per_size_ctc``, the head that reads stage 1's gated subnet of ``k``
+            units: ``nearest`` (default: the head of the smallest size ``>= k``) or ``smallest``
+            (the smallest size's head throughout, as the reference code).
     """
 
     stage1_steps: Optional[int] = None
@@ -44,6 +57,9 @@ class StagedConfig(SupernetConfig):
     stage1_stochastic_depth: float = 0.0
     stage2_stochastic_depth: float = 0.3
     init_score: Optional[float] = None
+    init_score_jitter: float = 0.0
+    stochastic_depth_mode: str = "batch"
+    stage1_head: str = "nearest"
     default_init_score: ClassVar[float] = 0.5
 
     def _check_sizes(self, sizes: List[int]) -> None:
@@ -57,6 +73,12 @@ class StagedConfig(SupernetConfig):
         for option in ("stage1_stochastic_depth", "stage2_stochastic_depth"):
             if not 0.0 <= getattr(self, option) < 1.0:
                 fail(option, f"must be in [0, 1), got {getattr(self, option)}")
+        if not self.init_score_jitter >= 0.0:
+            fail("init_score_jitter", f"must be >= 0, got {self.init_score_jitter}")
+        if self.stochastic_depth_mode not in MODES:
+            fail("stochastic_depth_mode", f"must be one of {MODES}, got {self.stochastic_depth_mode!r}")
+        if self.stage1_head not in STAGE1_HEADS:
+            fail("stage1_head", f"must be one of {STAGE1_HEADS}, got {self.stage1_head!r}")
 
     def _derived(self) -> "StagedConfig":
         c = dataclasses.replace(super()._derived(), stage1_steps=self._checked_stage1())
@@ -100,7 +122,16 @@ class StagedMethod(SupernetMethod):
     :meth:`subnet_size` (stage 1's gated subnet)."""
 
     def initial_scores(self) -> torch.Tensor:
-        return torch.full((self.config.num_units,), float(self.config.init_score))
+        c = self.config
+        scores = torch.full((c.num_units,), float(c.init_score))
+        if c.init_score_jitter > 0.0:
+            g = torch.Generator().manual_seed(c.seed)
+            scores += c.init_score_jitter * (2.0 * torch.rand(c.num_units, generator=g) - 1.0)
+        return scores
+
+    def stage1_head_size(self, k: int) -> int:
+        """The size whose head reads stage 1's gated subnet of ``k`` units."""
+        return self.config.sizes[0] if self.config.stage1_head == "smallest" else k
 
     def stage_at(self, step: int) -> int:
         """1 or 2."""
@@ -142,7 +173,8 @@ class StagedMethod(SupernetMethod):
         masks = dict(zip(wanted, nested_masks(net.frozen_scores, wanted)))
         inside = set(masks[smallest])
         drop = tuple(0.0 if u in inside else c.stage2_stochastic_depth for u in net.all_units)
-        passes = [SubnetPass("supernet", c.supernet_weight, largest, masks[largest], None, None, drop)]
+        passes = [SubnetPass("supernet", c.supernet_weight, largest, masks[largest], None, None, drop,
+                             c.stochastic_depth_mode)]
         no_drop = (0.0,) * c.num_units
         for size in wanted[1:]:
             passes.append(SubnetPass(f"size{size}", c.subnet_weight, size, masks[size], None, None, no_drop))
@@ -154,7 +186,8 @@ class StagedMethod(SupernetMethod):
         c = self.config
         out = set(left_out)
         drop = tuple(c.stage1_stochastic_depth if u in out else 0.0 for u in net.all_units)
-        return SubnetPass("supernet", c.supernet_weight, c.num_units, net.all_units, None, None, drop)
+        return SubnetPass("supernet", c.supernet_weight, c.num_units, net.all_units, None, None, drop,
+                          c.stochastic_depth_mode)
 
     def stats(self, net, step: int, training: bool) -> Dict[str, float]:
         s = net.scores.detach()

@@ -51,7 +51,7 @@ def test_layer_outputs_are_what_each_kept_layer_passes_on_for_every_valid_frame(
     with torch.no_grad():
         out = evaluator.encoder.run_units(batch["embedded"], units=[1, 3])[0]
         out = out[0] if isinstance(out, tuple) else out
-        top = evaluator._finish(torch.as_tensor(acts[-1][: int(valid.sum())], dtype=torch.float32))
+        top = evaluator._finish(torch.as_tensor(acts[-1][: int(valid.sum())], dtype=torch.float32), 3)
     torch.testing.assert_close(top, out[valid].float(), rtol=1e-4, atol=1e-4)
 
 

@@ -87,7 +87,7 @@ def test_pruned_unit_equals_stock_with_that_branch_removed():
         assert torch.equal(ours(xs, lens)[0], stock(xs, lens)[0])
 
 
-def test_intermediate_ctc_reads_the_final_layernorm_like_a_pruned_model():
+def test_intermediate_ctc_reads_what_a_network_pruned_to_that_layer_decodes():
     _, ours = _pair(interctc_layer_idx="all")
     xs, lens = _inputs()
     with torch.no_grad():

@@ -60,10 +60,11 @@ def test_each_method_owns_its_options():
     options = {name: m.config_class.options() for name, m in METHODS.items()}
     shared = {"method", "sizes", "supernet_weight", "seed", "accum_grad", "total_steps", "report_unit_scores"}
     staged = {"stage1_steps", "stage1_fraction", "subnet_weight", "stage1_stochastic_depth",
-              "stage2_stochastic_depth", "init_score"}
+              "stage2_stochastic_depth", "init_score", "init_score_jitter", "stochastic_depth_mode", "stage1_head"}
     assert options == {
         "simple_top_k": shared | staged | {"anneal_step", "anneal_interval", "gates"},
-        "iterative_zero_out": shared | staged | {"sparsity_weight", "sparsity_scale", "zero_out_counts", "reset_value"},
+        "iterative_zero_out": shared | staged | {"sparsity_weight", "sparsity_scale", "zero_out_counts", "reset_value",
+                                                        "first_iteration_factor"},
         "stochastic_depth": shared,
     }
     assert all(m.config_class().method == name for name, m in METHODS.items())
