@@ -1,37 +1,43 @@
 #!/usr/bin/env python3
-"""Collect benchmarks/accuracy_by_depth.sh (models x seeds) into docs/results/accuracy.md and a plot.
+"""Collect benchmarks/accuracy_by_depth.sh (models x seeds) into docs/results/accuracy.md and plots.
 
-Reads ``<exp_dir>/asr_train_<model>[_seed<N>]_<tokens>/decode_decode_ctc_*/test/{depth,size}*/score.json``
-(greedy CTC, scored with jiwer by the recipe) and each training's log for its cost. Every cell is the
-mean over the seeds that finished, with the seeds' spread (max - min); a gap between a supernet and the
-individually trained model counts as real only when it is larger than the spreads of both::
+Reads, for every ``<exp_dir>/asr_train_<model>[_seed<N>][_ep<E>]_<tokens>``, the greedy decodes of ONE
+checkpoint (``decode_decode_ctc_<inference_model>/test/{depth,size}*/1best_recog/text``: never a mix of
+checkpoints), scores every test utterance against ``<data>/text`` and compares models with a paired bootstrap
+over utterances and seeds: each draw resamples the test utterances, and each side's seeds, with replacement;
+the interval is the 2.5-97.5 percentiles of the WER difference. The learning curves (validation CER of the
+final layer per epoch, from ``train.log``) show whether each model has reached its plateau::
 
-    python benchmarks/collect_accuracy.py --exp_dir egs2/synth_en/asr1/exp --out docs/results/accuracy.md
+    python benchmarks/collect_accuracy.py --exp_dir egs2/synth_en/asr1/exp_full \\
+        --data egs2/synth_en/asr1/full/data/test --out docs/results/accuracy.md
 """
 
 import argparse
-import json
-import os
 import re
 import statistics
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import yaml
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from provenance import header  # noqa: E402
 
+from espnet_layerprune.core.ctc import word_errors  # noqa: E402
+
 LABELS = {
-    "baseline": "plain model, pruned at run time",
+    "baseline": "plain 12-layer model, pruned at run time",
     "supernet": "supernet: interCTC + stochastic depth",
+    "supernet_matched": "supernet, compute-matched (4x updates)",
     "simple_top_k": "supernet: Simple-Top-k",
     "iterative_zero_out": "supernet: Iterative-Zero-Out",
     "simple_top_k_per_size_ctc": "supernet: Simple-Top-k, per-size CTC heads",
 }
-NAME = re.compile(r"^asr_train_(baseline|individual\d+|supernet|simple_top_k_per_size_ctc|simple_top_k|"
-                  r"iterative_zero_out)(?:_seed(\d+))?_(?:bpe\d+|char)$")
+NAME = re.compile(r"^asr_train_(baseline|individual\d+_ictc|individual\d+|supernet_matched|supernet|"
+                  r"simple_top_k_per_size_ctc|simple_top_k|iterative_zero_out)(?:_seed(\d+))?(?:_ep\d+)?_(?:bpe\d+|char)$")
+GOAL = 0.5  # WER points: "about as good as a model trained at that size"
 
 
 def _seconds(text: str) -> float:
@@ -40,169 +46,212 @@ def _seconds(text: str) -> float:
                for v, u in re.findall(r"([\d.]+) (hour|minute|second)", text))
 
 
-def training_cost(train_log: Path):
-    """(median epoch time x epochs, updates) from ESPnet's log (a redone epoch overwrites)."""
-    epochs, updates = {}, 0
+def training_log(train_log: Path):
+    """(median epoch seconds x epochs, updates, [(epoch, valid CER % of the final layer)]) from ESPnet's log
+    a redone epoch overwrites."""
+    epochs, curve, updates = {}, {}, 0
     for line in train_log.read_text(errors="replace").splitlines():
         m = re.search(r"INFO: (\d+)epoch results: \[train\].*?time=([^,]+), total_count=(\d+)", line)
         if m:
             epochs[int(m.group(1))] = _seconds(m.group(2))
             updates = int(m.group(3))
-    return (statistics.median(epochs.values()) * len(epochs), updates) if epochs else (float("nan"), 0)
+            v = re.search(r"\[valid\].*?\bcer_ctc=([\d.]+)", line)
+            if v:
+                curve[int(m.group(1))] = 100 * float(v.group(1))
+    cost = statistics.median(epochs.values()) * len(epochs) if epochs else float("nan")
+    return cost, updates, sorted(curve.items())
 
 
-def collect(exp_dir: Path):
-    """{model: {seed: {"depth": {d: score}, "size": {k: score}, "cost": (s, updates)}}}."""
+def read_text(path: Path) -> dict:
+    out = {}
+    for line in path.read_text().splitlines():
+        key, _, text = line.partition(" ")
+        out[key] = text.strip()
+    return out
+
+
+def utterance_errors(hyp_file: Path, refs: dict) -> np.ndarray:
+    """Word errors of every reference utterance, in ``refs`` order (a missing hypothesis is empty)."""
+    hyps = read_text(hyp_file)
+    return np.array([word_errors(r, hyps.get(k, ""))[0] for k, r in refs.items()], dtype=float)
+
+
+def collect(exp_dir: Path, refs: dict, inference_model: str):
+    """{model: {seed: {"depth": {d: errors}, "size": {k: (errors, params)}, "cost", "updates", "curve"}}}."""
     runs = {}
     for asr_dir in sorted(exp_dir.glob("asr_train_*")):
         m = NAME.match(asr_dir.name)
-        if not m:
+        if not m or not (asr_dir / "train.log").exists():
             continue
         model, seed = m.group(1), int(m.group(2) or 0)
-        scores = {"depth": {}, "size": {}}
-        for score in asr_dir.glob("decode_decode_ctc_valid*/test/*/score.json"):
-            kind = "depth" if score.parent.name.startswith("depth") else "size"
-            result = json.loads(score.read_text())
-            pruning = score.parent / "pruning.yaml"
-            if pruning.exists():
-                info = yaml.safe_load(pruning.read_text())
-                result["params"] = info.get("encoder_params_kept")
-            scores[kind][int(score.parent.name[len(kind):])] = result
-        if scores["depth"] and (asr_dir / "train.log").exists():
-            runs.setdefault(model, {})[seed] = {**scores, "cost": training_cost(asr_dir / "train.log")}
+        run = {"depth": {}, "size": {}, "dir": asr_dir.name}
+        run["cost"], run["updates"], run["curve"] = training_log(asr_dir / "train.log")
+        for hyp in sorted(asr_dir.glob(f"decode_decode_ctc_{inference_model}/test/*/1best_recog/text")):
+            name = hyp.parent.parent.name
+            kind = "depth" if name.startswith("depth") else "size"
+            errors = utterance_errors(hyp, refs)
+            if kind == "size":
+                info = yaml.safe_load((hyp.parent.parent / "pruning.yaml").read_text()) or {}
+                run["size"][int(name[4:])] = (errors, info.get("encoder_params_kept"))
+            else:
+                run["depth"][int(name[5:])] = errors
+        runs.setdefault(model, {})[seed] = run
     return runs
 
 
-def stat(values):
-    """(mean, spread = max - min, n)."""
-    return statistics.fmean(values), (max(values) - min(values)) if len(values) > 1 else float("nan"), len(values)
+def paired_bootstrap(a, b, words, draws=4000, seed=0):
+    """WER difference a - b (points) over the mean of each side's seeds, and its 95% interval: every draw
+    resamples the utterances (paired) and each side's seeds."""
+    A, B = np.stack(a), np.stack(b)
+    rng = np.random.default_rng(seed)
+    n = len(words)
+    point = 100 * (A.mean(0).sum() - B.mean(0).sum()) / words.sum()
+    diffs = np.empty(draws)
+    for i in range(draws):
+        u = rng.integers(n, size=n)
+        sa, sb = rng.integers(len(A), size=len(A)), rng.integers(len(B), size=len(B))
+        diffs[i] = 100 * (A[sa][:, u].mean(0).sum() - B[sb][:, u].mean(0).sum()) / words[u].sum()
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return point, lo, hi
 
 
-def cell(values) -> str:
-    mean, spread, n = stat(values)
-    return f"{mean:.2f}" + (f" ± {spread / 2:.2f} (n={n})" if n > 1 else " (n=1)")
+def wer(errors_list, words) -> str:
+    values = [100 * e.sum() / words.sum() for e in errors_list]
+    spread = f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else ""
+    return f"{statistics.fmean(values):.2f}{spread} n={len(values)}"
+
+
+def verdict(lo: float, hi: float, better: bool = False) -> str:
+    """Within the goal (the interval inside +GOAL), beyond it, or undecided; ``better``: the claim is
+    that a is better than b (the interval below 0)."""
+    if better:
+        return "holds" if hi < 0 else ("fails" if lo > 0 else "undecided")
+    return "holds" if hi <= GOAL else ("fails" if lo > GOAL else "undecided")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exp_dir", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True, help="the test Kaldi dir (its text)")
+    p.add_argument("--inference_model", default="valid.loss.ave", help="the checkpoint whose decodes are read")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--command", default="benchmarks/accuracy_by_depth.sh", help="recorded in the report")
     args = p.parse_args()
-    runs = collect(args.exp_dir)
-    individual = {}  # depth -> [score dicts over seeds]
-    for model, seeds in runs.items():
-        if model.startswith("individual"):
-            d = int(model[len("individual"):])
-            individual.setdefault(d, []).extend(s["depth"][d] for s in seeds.values() if d in s["depth"])
-    if "baseline" in runs:  # the plain full-depth model IS the individually trained model of depth L
-        full = max(next(iter(runs["baseline"].values()))["depth"])
-        individual.setdefault(full, []).extend(s["depth"][full] for s in runs["baseline"].values())
-    if not individual:
-        raise SystemExit(f"error: no individually trained model has scores under {args.exp_dir}")
-    L = max(individual)
-    decoded = {d for seeds in runs.values() for r in seeds.values() for d in r["depth"]}
-    depths = sorted(set(individual) | decoded, reverse=True)
+    refs = read_text(args.data / "text")
+    words = np.array([len(r.split()) for r in refs.values()], dtype=float)
+    runs = collect(args.exp_dir, refs, args.inference_model)
 
-    def values(model, kind, key, metric="wer"):
-        return [s[kind][key][metric] for s in runs[model].values() if key in s[kind]]
+    def errors(model, depth):
+        return [r["depth"][depth] for r in runs.get(model, {}).values() if depth in r["depth"]]
 
-    def ind(d, metric="wer"):
-        return [s[metric] for s in individual.get(d, [])]
+    def individual(d):
+        return errors("baseline", d) if d == 12 else errors(f"individual{d}", d)
 
-    rows = [m for m in LABELS if m in runs]
-    lines = ["# Accuracy at every depth: supernets against individually trained models, with seeds", "",
-             *header(f"{os.cpu_count()} cores, no GPU; every model: the main job's corpus, BPE-256 tokens, "
-                     "encoder and 6 x 150 updates", args.command, from_dir="."),
-             "- decoding: greedy CTC on the 300 test utterances of held-out voices (the networks are compared, "
-             "not the LM); cells: mean WER % ± half the spread between seeds (n = seeds finished)", "",
-             "## Test WER (%) by depth", "",
-             "| model | " + " | ".join(f"depth {d}" for d in depths) + " |", "|---|" + "---:|" * len(depths),
-             "| individually trained (one model per depth) | " + " | ".join(cell(ind(d)) if ind(d) else "-" for d in depths) + " |"]
+    depths = sorted({d for seeds in runs.values() for r in seeds.values() for d in r["depth"]}, reverse=True)
+    rows = [m for m in ["baseline", *sorted(k for k in runs if k.startswith("individual")), *LABELS] if m in runs]
+    rows = list(dict.fromkeys(rows))
+    label = {**LABELS, **{m: f"individual {m[10:].replace('_ictc', '')} layers + interCTC" for m in runs
+                          if m.endswith("_ictc")}, **{m: f"individual {m[10:]} layers" for m in runs
+                                                      if re.fullmatch(r"individual\d+", m)}}
+    lines = ["# The papers' claims at a converged operating point", "",
+             *header("2 threads, no GPU", "benchmarks/accuracy_by_depth.sh --preset full; "
+                     f"python benchmarks/collect_accuracy.py --exp_dir {args.exp_dir} --data {args.data} "
+                     f"--out {args.out}", from_dir="egs2/synth_en/asr1"),
+             f"- decoding: greedy CTC, checkpoint `{args.inference_model}` only, {len(refs)} test utterances "
+             f"({int(words.sum())} words) of held-out voices; cells: WER % mean over seeds (range) and n seeds",
+             "", "## Test WER (%) by depth", "",
+             "| model | " + " | ".join(f"depth {d}" for d in depths) + " |", "|---|" + "---:|" * len(depths)]
     for m in rows:
-        lines.append(f"| {LABELS[m]} | " + " | ".join(
-            cell(values(m, "depth", d)) if values(m, "depth", d) else "-" for d in depths) + " |")
-    lines += ["", "## Test CER (%) by depth", "", "| model | " + " | ".join(f"depth {d}" for d in depths) + " |",
-              "|---|" + "---:|" * len(depths),
-              "| individually trained | " + " | ".join(cell(ind(d, "cer")) if ind(d) else "-" for d in depths) + " |"]
-    for m in rows:
-        lines.append(f"| {LABELS[m]} | " + " | ".join(
-            cell(values(m, "depth", d, "cer")) if values(m, "depth", d, "cer") else "-" for d in depths) + " |")
+        lines.append(f"| {label.get(m, m)} | " + " | ".join(
+            wer(errors(m, d), words) if errors(m, d) else "-" for d in depths) + " |")
 
-    lines += ["", "## Gaps to the individually trained model (WER, absolute)", "",
-              "Goal (issue 13): within 0.5 absolute or 5% relative at depths 12, 9 and 6; the full supernet at "
-              "least as good as the individual full model. *real*: the gap is larger than the seed spread of "
-              "both sides (needs two seeds on each).", "",
-              "| model | depth | gap (mean) | seed spreads (model / individual) | within goal | real |",
-              "|---|---:|---:|---:|---|---|"]
-    verdicts = []
-    for m in [m for m in rows if m != "baseline"] + (["baseline"] if "baseline" in rows else []):
-        for d in depths:
-            a, b = values(m, "depth", d), ind(d)
-            if not a or not b or (m == "baseline" and d == L):
-                continue
-            ma, sa, _ = stat(a)
-            mb, sb, _ = stat(b)
-            gap = ma - mb
-            ok = gap <= max(0.5, 0.05 * mb) if d != L else gap <= 0
-            real = "yes" if len(a) > 1 and len(b) > 1 and abs(gap) > max(sa, sb) else (
-                "no" if len(a) > 1 and len(b) > 1 else "one seed")
-            lines.append(f"| {LABELS[m]} | {d} | {gap:+.2f} | {sa:.2f} / {sb:.2f} | {'yes' if ok else 'NO'} | {real} |")
-            verdicts.append((m, d, gap, ok, real))
-
-    sized = [m for m in rows if any(s["size"] for s in runs[m].values())]
-    if sized:
-        lines += ["", "## Data-driven supernets at their sizes (learned unit masks)", "",
-                  "| model | size (units) | encoder params | WER % | CER % |", "|---|---:|---:|---:|---:|"]
-        for m in sized:
-            sizes = sorted({k for s in runs[m].values() for k in s["size"]}, reverse=True)
-            for k in sizes:
-                params = next(s["size"][k].get("params") for s in runs[m].values() if k in s["size"])
-                lines.append(f"| {LABELS[m]} | {k} | {params or 0:,} | {cell(values(m, 'size', k))} | "
-                             f"{cell(values(m, 'size', k, 'cer'))} |")
-
-    lines += ["", "## Training cost (from the training logs)", "",
-              "Median epoch time x epochs of each training, seed 0 (other jobs shared the 2 cores at times, so "
-              "ratios are rough; every model makes the same 900 updates).", "",
-              "| model | seconds | vs individual full model | vs all individual models |", "|---|---:|---:|---:|"]
-    cost = {}
+    comparisons = []  # (claim, a label, b label, depth, a errors, b errors, better)
     for d in depths:
-        key = "baseline" if d == L and "baseline" in runs else f"individual{d}"
-        if key in runs and 0 in runs[key]:
-            cost[f"individual depth {d}"] = runs[key][0]["cost"][0]
-    total = sum(cost.values())
-    full = cost.get(f"individual depth {L}", float("nan"))
-    for m in [m for m in rows if m != "baseline" and 0 in runs[m]]:
-        cost[LABELS[m]] = runs[m][0]["cost"][0]
-    for name, s in cost.items():
-        lines.append(f"| {name} | {s:.0f} | {s / full:.2f} | {s / total:.2f} |")
-    trained = [d for d in depths if f"individual depth {d}" in cost]
-    lines += ["", f"(all individual models together: {total:.0f} s for depths {', '.join(map(str, trained))}; "
-              "goal: a supernet at most 1.5x one full model and under 0.5x all individual models)", ""]
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
-    for ax, metric in zip(axes, ("wer", "cer")):
-        ds = [d for d in depths if ind(d, metric)]
-        ax.errorbar(ds, [stat(ind(d, metric))[0] for d in ds],
-                    yerr=[0 if len(ind(d, metric)) < 2 else stat(ind(d, metric))[1] / 2 for d in ds],
-                    fmt="ko-", lw=2, capsize=4, label="individually trained")
+        b = individual(d)
+        if not b:
+            continue
         for m in rows:
-            ds = [d for d in depths if values(m, "depth", d, metric)]
-            st = [stat(values(m, "depth", d, metric)) for d in ds]
-            ax.errorbar(ds, [s[0] for s in st], yerr=[0 if s[2] < 2 else s[1] / 2 for s in st], fmt="o--",
-                        capsize=4, label=LABELS[m])
-        ax.set_xlabel("encoder depth")
-        ax.set_ylabel(f"test {metric.upper()} (%), greedy CTC")
-        ax.set_xticks(depths)
-        ax.invert_xaxis()
-        ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8)
-    fig.tight_layout(rect=(0, 0.18, 1, 1))
-    png = args.out.with_suffix(".png")
+            if m.startswith("individual") or (m == "baseline" and d == 12):
+                continue
+            a = errors(m, d)
+            if a:
+                claim = "paper 2: full supernet slightly better" if d == 12 and m != "baseline" else \
+                    "paper 1: pruned = individual" if m != "baseline" else "plain model pruned"
+                comparisons.append((claim, label.get(m, m), f"individual {d}", d, a, b, d == 12 and m != "baseline"))
+        for m in [k for k in rows if k.endswith("_ictc")]:
+            if errors(m, d):
+                claim = ("deep supervision alone" if m == f"individual{d}_ictc"
+                         else "interCTC without stochastic depth, pruned")
+                comparisons.append((claim, label[m], f"individual {d}", d, errors(m, d), b, False))
+    lines += ["", "## Differences to the individually trained model (WER points, a - b)", "",
+              f"Paired bootstrap over test utterances and seeds (4000 draws), 95% interval. *within {GOAL}*: "
+              f"the interval lies below +{GOAL} (the supernet is as good as the individual model, within the "
+              "goal); *beyond*: it lies above; for the full-depth supernet the claim is *better* (interval "
+              "below 0).", "",
+              "| claim | a | b | depth | a - b | 95% interval | verdict |", "|---|---|---|---:|---:|---|---|"]
+    for claim, la, lb, d, a, b, better in comparisons:
+        point, lo, hi = paired_bootstrap(a, b, words)
+        lines.append(f"| {claim} | {la} | {lb} | {d} | {point:+.2f} | [{lo:+.2f}, {hi:+.2f}] | "
+                     f"{verdict(lo, hi, better)} |")
+
+    sized = [m for m in rows if any(r["size"] for r in runs[m].values())]
+    if sized:
+        lines += ["", "## Data-driven supernets at their trained sizes", "",
+                  "| model | size (units) | encoder params | WER % |", "|---|---:|---:|---:|"]
+        for m in sized:
+            for k in sorted({k for r in runs[m].values() for k in r["size"]}, reverse=True):
+                errs = [r["size"][k][0] for r in runs[m].values() if k in r["size"]]
+                params = next(r["size"][k][1] for r in runs[m].values() if k in r["size"])
+                lines.append(f"| {label.get(m, m)} | {k} | {params or 0:,} | {wer(errs, words)} |")
+
+    lines += ["", "## Training cost and operating point (seed 0)", "",
+              "Median epoch time x epochs (the 2 cores were shared with other work at times: rough), updates, and "
+              "the validation CER of the final layer (ESPnet's stock CTC model logs no WER): best epoch, and the change over the last 10 epochs (median "
+              "of the last 5 minus the median of the 5 before: near 0 = plateau).", "",
+              "| model | minutes | updates | best valid CER % | last-10-epoch change |", "|---|---:|---:|---:|---:|"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for m in rows:
+        run = runs[m].get(0)
+        if run is None:
+            continue
+        curve = run["curve"]
+        vals = [v for _, v in curve]
+        change = (statistics.median(vals[-5:]) - statistics.median(vals[-10:-5])) if len(vals) >= 10 else float("nan")
+        lines.append(f"| {label.get(m, m)} | {run['cost'] / 60:.1f} | {run['updates']} | "
+                     f"{min(vals) if vals else float('nan'):.2f} | {change:+.2f} |")
+        if curve:
+            ax.plot([e for e, _ in curve], vals, label=label.get(m, m), lw=1)
+    ax.set_xlabel("epoch (150 updates)")
+    ax.set_ylabel("validation CER % (final layer, greedy)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    curves = args.out.with_name(args.out.stem + "_curves.png")
+    fig.savefig(curves, dpi=120)
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for m in ["individual"] + [m for m in rows if not m.startswith("individual")]:
+        ds = [d for d in depths if (individual(d) if m == "individual" else errors(m, d))]
+        if not ds:
+            continue
+        vals = [[100 * e.sum() / words.sum() for e in (individual(d) if m == "individual" else errors(m, d))]
+                for d in ds]
+        ax.errorbar(ds, [statistics.fmean(v) for v in vals],
+                    yerr=[[statistics.fmean(v) - min(v) for v in vals], [max(v) - statistics.fmean(v) for v in vals]],
+                    fmt="ko-" if m == "individual" else "o--", capsize=4,
+                    label="individually trained" if m == "individual" else label.get(m, m))
+    ax.set_xlabel("encoder depth")
+    ax.set_ylabel("test WER % (greedy CTC); bars: seed range")
+    ax.set_xticks(depths)
+    ax.invert_xaxis()
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    png = args.out.with_suffix(".png")
     fig.savefig(png, dpi=120)
-    lines += [f"![WER and CER against depth, error bars: half the seed spread]({png.name})", ""]
+    lines += ["", f"![WER against depth, bars: the range over seeds]({png.name})", "",
+              f"![validation CER against epochs]({curves.name})", ""]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -115,3 +115,26 @@ def test_time_to_accuracy_refuses_an_unfinished_run(tmp_path):
                            f"x={tmp_path}", "--data", str(tmp_path), "--out", str(tmp_path / "o.md"),
                            "--plot", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "train.log does not exist (is the training finished?)" in done.stderr
+
+
+def test_paired_bootstrap_of_the_accuracy_study_resolves_a_real_gap_and_not_noise():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from collect_accuracy import paired_bootstrap, verdict
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    words = rng.integers(5, 15, size=300).astype(float)
+    # seeds of one model share which utterances are hard; each seed gains or loses an error here and there
+    hard = rng.binomial(words.astype(int), 0.05).astype(float)
+
+    def seeds():
+        return [np.maximum(hard + rng.choice([-1] + [0] * 28 + [1], size=300), 0) for _ in range(3)]
+
+    base, same = seeds(), seeds()
+    worse = [b + rng.binomial(words.astype(int), 0.03) for b in base]  # 3 points more errors
+    point, lo, hi = paired_bootstrap(same, base, words, draws=500)
+    assert lo < 0 < hi and verdict(lo, hi) == "holds"
+    point, lo, hi = paired_bootstrap(worse, base, words, draws=500)
+    assert 2.0 < point < 4.0 and lo > 0.5 and verdict(lo, hi) == "fails"
+    assert verdict(lo, hi, better=True) == "fails" and verdict(-1.0, -0.2, better=True) == "holds"
