@@ -24,6 +24,10 @@ from typing import List, Optional, Sequence, Tuple
 
 from espnet_layerprune.core.errors import ConfigError, one_of
 
+#: How training-time skips are drawn (stochastic depth, LayerDrop): ``batch`` (one draw per unit and
+#: mini-batch) or ``row`` (one per unit and sequence); the encoders and the supernet passes share it.
+DROP_MODES = ("batch", "row")
+
 #: The request options, as the command-line tools name them (``--prune_depth``, ...).
 PRUNE_OPTIONS = ("prune_depth", "prune_layers", "prune_size")
 

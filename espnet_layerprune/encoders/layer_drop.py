@@ -18,6 +18,7 @@ from typing import List, Optional, Sequence, Union
 import torch
 
 from espnet_layerprune.core.errors import ConfigError
+from espnet_layerprune.core.units import DROP_MODES
 
 SCHEDULES = ("constant", "linear")
 #: ``block``: a block's units share one draw (the whole block is skipped, as in
@@ -27,7 +28,7 @@ GRANULARITIES = ("block", "unit")
 #: ESPnet's conformer); ``row``: one draw per unit and sequence (torchvision's ``mode="row"``, the
 #: reference code of Xu et al. 2024): every unit runs and multiplies its branch by a per-sequence
 #: 0 or 1/(1-p), so nothing is saved but each sequence sees its own network.
-MODES = ("batch", "row")
+MODES = DROP_MODES
 
 
 def drop_probabilities(

@@ -14,7 +14,7 @@ from typing import ClassVar, Dict, List, Optional, Tuple
 
 import torch
 
-from espnet_layerprune.encoders.layer_drop import MODES
+from espnet_layerprune.core.units import DROP_MODES as MODES
 from espnet_layerprune.supernet.config import SupernetConfig, fail
 from espnet_layerprune.supernet.method import SupernetMethod
 from espnet_layerprune.supernet.passes import SubnetPass
