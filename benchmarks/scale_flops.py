@@ -2,7 +2,8 @@
 """Parameters and forward FLOPs per second of audio of the scale recipes' configs (no data, no GPU).
 
 The basis of the cost estimates in docs/scale_recipes.md: builds each config's model with ESPnet's
-ASRTask (with the recipe's BPE vocabulary size), encodes 10 s of noise under torch's FLOP counter,
+ASRTask (with the recipe's BPE vocabulary size), encodes 10 s of noise (at the sampling rate of the
+config's front end) under torch's FLOP counter,
 and counts separately what intermediate CTC adds (the CTC projection on every intermediate layer)::
 
     python benchmarks/scale_flops.py egs2/librispeech_100/asr1/conf/train_supernet_conformer.yaml:5000 \\
@@ -19,6 +20,7 @@ from espnet2.tasks.asr import ASRTask
 from torch.utils.flop_counter import FlopCounterMode
 
 import espnet_layerprune  # noqa: F401  (registers the encoders and model: layerprune)
+from espnet_layerprune.inference.calibration import sample_rate
 
 SECONDS = 10
 
@@ -34,9 +36,10 @@ def build(config: str, vocab: int):
 
 def measure(config: str, vocab: int) -> dict:
     model = build(config, vocab)
+    samples = sample_rate(model, yaml.safe_load(open(config))) * SECONDS
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), counter:
-        enc = model.encode(torch.randn(1, 16000 * SECONDS), torch.tensor([16000 * SECONDS]))[0]
+        enc = model.encode(torch.randn(1, samples), torch.tensor([samples]))[0]
         enc = enc[0] if isinstance(enc, tuple) else enc
         model.ctc.log_softmax(enc)
     head = FlopCounterMode(display=False)

@@ -8,7 +8,10 @@ Writes ``docs/results/speed.md`` and ``docs/results/speed.png``:
 2. overhead of ``prunable_transformer`` at full depth against ESPnet's stock ``transformer`` with the
    same weights, and of a pruned model at depth k against a stock encoder built with those k layers;
 3. all L prefix depths in one pass (intermediate outputs through the shared CTC head) against L
-   separate greedy decodes.
+   separate greedy decodes;
+4. the whole ``Speech2Text`` greedy CTC call, one utterance at a time, lean (the default: only the
+   final output is computed) against the stock behaviour (``return_interctc=True``: ESPnet's loop also
+   greedy-decodes every intermediate CTC layer), at every depth.
 
 Audio comes from a Kaldi dir (``--data``), e.g. the synth_en test set; the model is a trained one
 (speed does not depend on its accuracy, but beam search length does a little)::
@@ -43,17 +46,20 @@ from provenance import REPO, header  # noqa: E402
 
 
 def load_audio(data_dir: Path, max_utts: int):
-    utts = []
+    """``([(key, waveform)], seconds of audio, sample rate)``."""
+    utts, seconds, rates = [], 0.0, set()
     for line in (data_dir / "wav.scp").read_text().splitlines()[:max_utts]:
         key, path = line.split(maxsplit=1)
         wav, rate = soundfile.read(path.strip(), dtype="float32")
         utts.append((key, torch.from_numpy(wav)))
-    return utts, sum(len(w) for _, w in utts) / 16000
+        seconds += len(wav) / rate
+        rates.add(rate)
+    return utts, seconds, rates.pop() if len(rates) == 1 else None
 
 
-def build_speech2text(args, beam_size: int) -> Speech2Text:
+def build_speech2text(args, beam_size: int, **options) -> Speech2Text:
     return Speech2Text(asr_train_config=args.asr_train_config, asr_model_file=args.asr_model_file,
-                       beam_size=beam_size, ctc_weight=1.0, lm_weight=0.0, nbest=1)
+                       beam_size=beam_size, ctc_weight=1.0, lm_weight=0.0, nbest=1, **options)
 
 
 def encode_greedy(model, batch):
@@ -111,7 +117,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
 
-    utts, audio_s = load_audio(args.data, args.max_utts)
+    utts, audio_s, rate = load_audio(args.data, args.max_utts)
     wavs = [w for _, w in utts]
     s2t = build_speech2text(args, beam_size=1)
     model = s2t.asr_model.eval()
@@ -129,8 +135,12 @@ def main() -> None:
     # batch 1 in the 2026-11-22 table).
     by_length = sorted(wavs, key=len)
     batches = [by_length[i:i + args.batch_size] for i in range(0, len(by_length), args.batch_size)]
-    results = {d: {"greedy_b1": [], "greedy_batched": [], "beam_b1": []} for d in depths}
+    results = {d: {"greedy_b1": [], "greedy_batched": [], "beam_b1": [], "call_lean": [], "call_stock": []}
+               for d in depths}
     beam = build_speech2text(args, beam_size=4)
+    lean = build_speech2text(args, beam_size=1, ctc_greedy=True)
+    stock_call = build_speech2text(args, beam_size=1, ctc_greedy=True, return_interctc=True)
+    numpy_wavs = [w.numpy() for w in wavs]
     with torch.inference_mode():
         for _ in range(args.repeats):  # interleave depths in every repeat: noise hits all alike
             for d in depths:
@@ -139,7 +149,9 @@ def main() -> None:
                     results[d]["greedy_batched"] += time_it(lambda: [encode_greedy(model, b) for b in batches], 1)
                 beam.asr_model.encoder.keep_layers(list(range(1, d + 1)))
                 results[d]["beam_b1"] += time_it(lambda: [beam(w) for w in wavs[: args.beam_utts]], 1)
-    beam_audio = sum(len(w) for w in wavs[: args.beam_utts]) / 16000
+                for name, s2t_d in (("call_lean", lean), ("call_stock", stock_call)):
+                    results[d][name] += time_it(lambda: [s2t_d(w, prune_depth=d) for w in numpy_wavs], 1)
+    beam_audio = audio_s * sum(len(w) for w in wavs[: args.beam_utts]) / sum(len(w) for w in wavs)
 
     # Overheads against ESPnet's stock encoder with the same weights (encoder only, batch 1).
     overhead = {}
@@ -185,6 +197,9 @@ def main() -> None:
             "rtf_b1": med["greedy_b1"] / audio_s, "ratio_b1": med["greedy_b1"] / ref["greedy_b1"],
             "rtf_batched": med["greedy_batched"] / audio_s, "ratio_batched": med["greedy_batched"] / ref["greedy_batched"],
             "rtf_beam": med["beam_b1"] / beam_audio, "ratio_beam": med["beam_b1"] / ref["beam_b1"],
+            "rtf_lean": med["call_lean"] / audio_s, "rtf_stock": med["call_stock"] / audio_s,
+            "lean_speedup": statistics.median(
+                s / l for s, l in zip(results[d]["call_stock"], results[d]["call_lean"])),
         })
     write_report(args, rows, overhead, one, many, L, audio_s, f)
 
@@ -229,6 +244,20 @@ def write_report(args, rows, overhead, one, many, L, audio_s, f) -> None:
         what = "full depth vs stock `transformer`" if d == L else f"pruned to {d} vs stock `transformer` with those {d} layers"
         lines.append(f"| prunable_transformer {what} | {ratio:.3f} |")
     lines.append(f"| all {L} prefix depths in one pass vs {L} separate greedy decodes | {one / many:.3f} |")
+    lines += [
+        "",
+        "## Lean decoding: the whole `Speech2Text` greedy CTC call",
+        "",
+        "One utterance per call (`ctc_greedy=True`, `prune_depth=d` per call), the same weights and audio, "
+        "interleaved. *stock*: `return_interctc=True`, what every decode did before 2026-12-07 (ESPnet's loop "
+        "also normalises, projects and greedy-decodes every intermediate CTC layer of the network); *lean*: the "
+        "default, only the final output. Speed-up: median over repeats of stock time / lean time.",
+        "",
+        "| depth | stock RTF | lean RTF | speed-up |",
+        "|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['depth']} | {r['rtf_stock']:.4f} | {r['rtf_lean']:.4f} | {r['lean_speedup']:.2f}x |")
     lines += ["", "![decode time against depth](speed.png)", ""]
     (args.out_dir / "speed.md").write_text("\n".join(lines))
     print("\n".join(lines))

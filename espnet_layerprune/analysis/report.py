@@ -112,12 +112,13 @@ def score(decode: Decode, refs: Dict[str, str]) -> None:
     (decode.root / "score.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
-def audio_seconds(data_dir: Path) -> Optional[float]:
-    """Total audio of a data dir, from ``utt2dur``, ``utt2num_samples`` or the wav headers."""
+def audio_seconds(data_dir: Path, fs: Optional[int] = None) -> Optional[float]:
+    """Total audio of a data dir, from ``utt2dur``, ``utt2num_samples`` (with the model's
+    sampling rate ``fs``) or the wav headers."""
     if (data_dir / "utt2dur").is_file():
         return sum(float(v) for _, v in scp_entries(data_dir / "utt2dur"))
-    if (data_dir / "utt2num_samples").is_file():
-        return sum(int(v) for _, v in scp_entries(data_dir / "utt2num_samples")) / 16000
+    if fs and (data_dir / "utt2num_samples").is_file():
+        return sum(int(v) for _, v in scp_entries(data_dir / "utt2num_samples")) / fs
     if (data_dir / "wav.scp").is_file():
         import soundfile
 
@@ -248,12 +249,13 @@ def decode_table(decodes: List[Decode]) -> List[str]:
 
 
 def write_report(exp_dirs, data_dir: Path, out: Path, title: Optional[str] = None,
-                 train_log: Optional[Path] = None) -> str:
+                 train_log: Optional[Path] = None, fs: Optional[int] = None) -> str:
     """Score every decode below each of ``exp_dirs`` (one table each: e.g. greedy and
-    lexicon decoding of one model) and write the Markdown report ``out``."""
+    lexicon decoding of one model) and write the Markdown report ``out``; ``fs``: the model's
+    sampling rate, for a data dir that gives lengths in samples."""
     exp_dirs = [Path(exp_dirs)] if isinstance(exp_dirs, (str, Path)) else [Path(e) for e in exp_dirs]
     refs = _read_text(data_dir / "text")
-    audio = audio_seconds(data_dir)
+    audio = audio_seconds(data_dir, fs)
     groups: Dict[str, List[Decode]] = {}
     for exp_dir in exp_dirs:
         decodes = find_decodes(exp_dir)

@@ -12,7 +12,8 @@ Every option of ``python -m espnet2.bin.asr_inference`` plus:
   size within the budget, from ``calibration.yaml`` (``bin.calibrate``);
 * ``--prune_depth auto --exit_threshold T``: confidence-based early exit, per
   utterance (:mod:`espnet_layerprune.inference.early_exit`); the exit layer of every
-  utterance goes to ``pruning.yaml``.
+  utterance and the frame-weighted counted compute (:mod:`espnet_layerprune.inference.exit_cost`)
+  go to ``pruning.yaml``.
 
 The kept layers are logged and written, with the decoding time (model loading
 excluded), to ``<output_dir>/pruning.yaml``.
@@ -51,11 +52,12 @@ from espnet_layerprune.encoders import precision as numerics
 from espnet_layerprune.encoders.prunable import expand_interctc_layer_idx
 from espnet_layerprune.inference.budget import choose_for
 from espnet_layerprune.inference.early_exit import MEASURES, exit_summary, policy_from_options
+from espnet_layerprune.inference.exit_cost import ExitCost
 from espnet_layerprune.inference.speech2text import Speech2Text, best_text  # noqa: F401  (re-exported)
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
-EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience", "exit_gate")
-SPEECH2TEXT_OPTIONS = (PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy", "precision")
+EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience", "exit_gate", "exit_every")
+SPEECH2TEXT_OPTIONS = (PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy", "precision", "return_interctc")
                        + LEXICON_OPTIONS + EXIT_OPTIONS)
 
 
@@ -82,6 +84,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--precision", default="fp32", choices=numerics.PRECISIONS,
                         help="bf16: run the encoder under bfloat16 autocast on a CPU with bf16 units "
                         "(avx512_bf16/amx_bf16); features and CTC stay float32.")
+    parser.add_argument("--return_interctc", type=str2bool, default=False,
+                        help="Also decode every intermediate CTC layer (ESPnet's stock behaviour; written "
+                        "to encoder_interctc_layer<N>.txt). Off: decoding computes only the final output.")
     group = parser.add_argument_group("Lexicon-constrained CTC search (espnet_layerprune)")
     group.add_argument("--lexicon_lm", type=str_or_none, default=None,
                        help="Word n-gram LM (bin.train_ngram); its words are the lexicon. Replaces the "
@@ -90,7 +95,8 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--lexicon_word_bonus", type=float, default=0.0, help="Score added per word.")
     group.add_argument("--lexicon_beam", type=int, default=8, help="Hypotheses kept per frame (>= 1).")
     parser.add_argument("--prune_budget", type=str_or_none, default=None,
-                        help="Decode the most accurate depth/size within a budget: params=2.0M, flops=1.5G "
+                        help="Decode the most accurate depth/size within a budget (plans within 0.2 dev WER points of "
+                        "the best tie, and the cheapest of them wins): params=2.0M, flops=1.5G "
                         "(per second of audio) or rtf=0.01, comma-separated for several; needs "
                         "calibration.yaml next to the model (python -m espnet_layerprune.bin.calibrate).")
     group = parser.add_argument_group("Early exit: --prune_depth auto (espnet_layerprune)")
@@ -106,6 +112,9 @@ def get_parser() -> argparse.ArgumentParser:
     group.add_argument("--exit_patience", type=int, default=0,
                        help="Exit only when the greedy hypothesis is also unchanged over the previous P "
                        "layers (>= 0; 0: confidence alone).")
+    group.add_argument("--exit_every", type=int, default=1,
+                       help="Read only the exit layers that are multiples of K (>= 1; the top always exits): "
+                       "fewer CTC heads per utterance. A learned gate must be fitted with the same K.")
     return parser
 
 
@@ -147,7 +156,8 @@ def _decode_with_pruning(prune: dict, output_dir: str):
     if built[0].early_exit is not None:
         text = out / "1best_recog" / "text"  # ESPnet decodes (and writes) one utterance per call, in order
         keys = [line.split(maxsplit=1)[0] for line in text.read_text().splitlines()] if text.is_file() else []
-        info["early_exit"] = exit_summary(built[0].early_exit, built[0].exit_log, keys)
+        info["early_exit"] = exit_summary(built[0].early_exit, built[0].exit_log, keys,
+                                          ExitCost.measure(built[0].asr_model), built[0].asr_model.encoder.num_layers)
     if built[0].budget_choice is not None:
         info["request"] = {"prune_budget": prune["prune_budget"]}
         info["budget_choice"] = built[0].budget_choice
@@ -156,14 +166,16 @@ def _decode_with_pruning(prune: dict, output_dir: str):
 
 
 def check_budget_args(args: argparse.Namespace) -> None:
-    """A budget that cannot be met (or read) fails before decoding."""
-    choose_for(args.prune_budget, args.asr_model_file, args.prune_depth, args.prune_layers, args.prune_size)
+    """A budget that cannot be met (or read) fails before decoding (the choice is logged once, when
+    the model is built)."""
+    choose_for(args.prune_budget, args.asr_model_file, args.prune_depth, args.prune_layers, args.prune_size,
+               log=False)
 
 
 def check_early_exit_args(args: argparse.Namespace) -> None:
     """Early-exit options that cannot work fail before the model is loaded."""
     policy = policy_from_options(args.prune_depth, args.exit_threshold, args.exit_measure, args.exit_min_depth,
-                                 args.exit_patience, args.asr_model_file, args.exit_gate)
+                                 args.exit_patience, args.asr_model_file, args.exit_gate, args.exit_every)
     if policy is None or not args.asr_train_config:
         return
     if args.batch_size > 1:

@@ -21,9 +21,23 @@ layerprune`` reports ``wer_ctc``; ESPnet's model only ``cer_ctc``).
 import argparse
 import logging
 from pathlib import Path
+from typing import Optional, Sequence
+
+import yaml
 
 from espnet_layerprune.analysis.report import write_report
 from espnet_layerprune.bin.common import add_log_options, setup_logging
+from espnet_layerprune.checks.audio import audio_expectations
+
+
+def model_sample_rate(exp_dirs: Sequence[Path]) -> Optional[int]:
+    """The sampling rate of the model's front end (``frontend_conf.fs`` of the ``config.yaml`` in the
+    first experiment dir that has one, or its parent); ``None`` without one (RTF then from the wav headers)."""
+    for exp_dir in exp_dirs:
+        for config in (exp_dir / "config.yaml", exp_dir.parent / "config.yaml"):
+            if config.is_file():
+                return audio_expectations(yaml.safe_load(config.read_text()) or {})[0]
+    return None
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -52,7 +66,7 @@ def main(cmd=None) -> None:
         raise SystemExit(f"error: --data {args.data} has no text (the references)")
     try:
         text = write_report(args.exp_dir, args.data, args.out or args.exp_dir[0] / "RESULTS.md", args.title,
-                            args.train_log)
+                            args.train_log, model_sample_rate(args.exp_dir))
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f"error: {e}") from None
     print(text)

@@ -12,10 +12,16 @@ that ``--prune_depth N`` / ``--prune_size K`` decodes::
     - {request: {prune_depth: 6}, kept_layers: [...], dev_wer: 9.8, dev_cer: 4.1,
        params: 4420000, flops: 1.2e9, rtf: 0.011}
 
-A budget picks the plan with the lowest dev WER among those within every limit
-(ties: fewer parameters). Costs: ``params`` counts the parameters that run (kept
-encoder units, the CTC head, front end and any decoder); ``flops`` is the
-measured floating-point operations per second of audio; ``rtf`` the measured
+A budget keeps the plans within every limit and, among them, treats as tied every
+plan whose dev WER is within :data:`WER_MARGIN` (0.2) points of the best one: a
+difference that small is within the noise of a dev set, so the cheapest tied plan
+wins (fewest parameters, then FLOPs, then RTF). The decode log says, in one INFO
+line, which plan was chosen, its kept layers, and which plan it was tied with.
+Costs: ``params`` counts the parameters that run (kept encoder units, the CTC
+head, front end; the attention decoder only when the calibrated decoding runs
+it, which greedy CTC does not: the table's ``params_counted`` says); ``flops``
+is the measured floating-point operations per second of audio (at the front
+end's sampling rate, on a length-balanced dev sample); ``rtf`` the measured
 real-time factor (decode seconds / audio seconds) of greedy CTC decoding, one
 thread, on the machine that calibrated.
 
@@ -38,6 +44,8 @@ from espnet_layerprune.core.units import PRUNE_OPTIONS
 CALIBRATION_FILENAME = "calibration.yaml"
 BUDGET_KEYS = ("params", "flops", "rtf")
 _SUFFIX = {"k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12}
+WER_MARGIN = 0.2
+"""Dev WER points (absolute) within which plans count as equally accurate; the cheapest wins."""
 
 
 def parse_budget(text: str) -> Dict[str, float]:
@@ -132,9 +140,27 @@ class Calibration:
                               "run bin.calibrate for this checkpoint")
         return table
 
-    def choose(self, budget: Dict[str, float]) -> Dict[str, Any]:
-        """The most accurate plan within ``budget``; a clear error when none fits."""
-        fits = [p for p in self.plans if all(p[k] <= limit for k, limit in budget.items())]
+    def fitting(self, budget: Dict[str, float]) -> List[Dict[str, Any]]:
+        """The plans within every limit of ``budget``."""
+        return [p for p in self.plans if all(p[k] <= limit for k, limit in budget.items())]
+
+    def tied(self, budget: Dict[str, float], margin: float = WER_MARGIN) -> List[Dict[str, Any]]:
+        """The plans within ``budget`` whose dev WER is within ``margin`` points of the best of them."""
+        fits = self.fitting(budget)
+        best = min((p["dev_wer"] for p in fits), default=0.0)
+        return [p for p in fits if p["dev_wer"] <= best + margin + 1e-9]  # 1e-9: rounded WERs
+
+    def choose(self, budget: Dict[str, float], margin: float = WER_MARGIN, log: bool = True) -> Dict[str, Any]:
+        """The cheapest plan within ``budget`` whose dev WER is within ``margin`` points of the
+        best plan within it (see the module doc), logged in one INFO line (``log``); a clear error
+        when none fits.
+
+        Raises:
+            ConfigError: No plan fits the budget, or a negative ``margin``.
+        """
+        if not margin >= 0:
+            raise ConfigError(f"the dev WER margin of a budget's choice must be >= 0 points, got {margin}")
+        fits = self.fitting(budget)
         if not fits:
             cheapest = {k: min(p[k] for p in self.plans) for k in budget}
             raise ConfigError(
@@ -142,16 +168,28 @@ class Calibration:
                 f"{', '.join(f'{k} is {_value(k, v)}' for k, v in cheapest.items())} "
                 f"({self.source})"
             )
-        best = min(fits, key=lambda p: (p["dev_wer"], p["params"]))
-        logging.info("--prune_budget %s: chose %s (dev WER %.2f%%, params %s, flops/s %s, RTF %.4f) "
-                     "from %d of %d calibrated plans", format_budget(budget), describe(best), best["dev_wer"],
-                     _human(best["params"]), _human(best["flops"]), best["rtf"], len(fits), len(self.plans))
-        return best
+        tied = self.tied(budget, margin)
+        chosen = min(tied, key=lambda p: (p["params"], p["flops"], p["rtf"], p["dev_wer"]))
+        others = [p for p in tied if p is not chosen]
+        why = "the most accurate"
+        if not log:
+            return chosen
+        if others:
+            also = ", ".join("%s at %.2f%%" % (describe(p), p["dev_wer"]) for p in others)
+            why = (f"the cheapest of {len(tied)} plans within {margin:g} WER points of the best dev WER, "
+                   f"{min(p['dev_wer'] for p in tied):.2f}% (tied: {also})")
+        logging.info("--prune_budget %s: chose %s, kept layers %s (dev WER %.2f%%, params %s, flops/s %s, "
+                     "RTF %.4f): %s; %d of %d calibrated plans fit", format_budget(budget),
+                     describe(chosen), _layers(chosen), chosen["dev_wer"], _human(chosen["params"]),
+                     _human(chosen["flops"]), chosen["rtf"], why, len(fits), len(self.plans))
+        return chosen
 
 
-def choose_for(budget: Optional[str], model_file, depth=None, layers=None, size=None) -> Optional[Dict[str, Any]]:
+def choose_for(budget: Optional[str], model_file, depth=None, layers=None, size=None,
+               log: bool = True) -> Optional[Dict[str, Any]]:
     """The calibrated plan ``--prune_budget`` picks for ``model_file`` (``None`` without a
-    budget), or a clear error (also for a budget given with another request)."""
+    budget), logged unless ``log`` is false, or a clear error (also for a budget given with
+    another request)."""
     if budget is None:
         return None
     requested = [f"--{o}" for o, v in zip(PRUNE_OPTIONS, (depth, layers, size)) if v is not None]
@@ -159,8 +197,12 @@ def choose_for(budget: Optional[str], model_file, depth=None, layers=None, size=
         raise ConfigError(one_of(["--prune_budget", *requested]))
     if model_file is None:
         raise ConfigError("--prune_budget needs the model file (its calibration.yaml lies next to it)")
-    return Calibration.find_for(model_file).choose(parse_budget(budget))
+    return Calibration.find_for(model_file).choose(parse_budget(budget), log=log)
 
 
 def describe(plan: Dict[str, Any]) -> str:
     return " ".join(f"--{k} {v}" for k, v in plan["request"].items())
+
+
+def _layers(plan: Dict[str, Any]) -> str:
+    return ",".join(map(str, plan.get("kept_layers") or [])) or "?"

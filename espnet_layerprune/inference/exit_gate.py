@@ -23,6 +23,12 @@ next to the model, tied to the checkpoint by SHA-256. The features (``FEATURES``
 * ``depth_fraction``: ``N / L``; ``blank_fraction``: frames whose best token is blank;
 * ``token_rate``: hypothesis tokens per 10 frames.
 
+The features chain over the layers the exit rule reads (``change`` compares with the previous
+*read* layer): :func:`gate_dataset` is given exactly those layers
+(:meth:`~espnet_layerprune.inference.early_exit.EarlyExit.read_layers`), the gate records them
+(``layers``), and a decode that would read other layers (another ``--exit_every``, a model with
+other ``interctc_layer_idx``) is refused.
+
 The utterance length is deliberately not a feature: with it the gate learns to
 stop short utterances early, which lowers the *per-utterance* mean depth but
 hardly the compute (chosen by cross-validation on dev with frame-weighted depth).
@@ -31,7 +37,7 @@ hardly the compute (chosen by cross-validation on dev with frame-weighted depth)
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import editdistance
 import numpy as np
@@ -100,6 +106,8 @@ class ExitGate:
         weights, bias, mean, std: ``p = sigmoid(((x - mean) / std) . weights + bias)``.
         model_sha256: Checkpoint the gate was fitted for.
         info: Provenance (data, utterances, l2, training accuracy).
+        layers: The 1-based layers its features chained over, in order (``None``: every layer
+            ``1..L``, what gates of earlier versions, which did not record it, were fitted on).
     """
 
     weights: List[float]
@@ -109,6 +117,15 @@ class ExitGate:
     model_sha256: Optional[str] = None
     info: Optional[dict] = None
     source: str = "<memory>"
+    layers: Optional[Tuple[int, ...]] = None
+
+    def check_layers(self, reads: Sequence[int], option: str = "--exit_every") -> None:
+        """Fail unless the gate was fitted on features chained over exactly ``reads`` (the top last)."""
+        fitted = tuple(range(1, reads[-1] + 1)) if self.layers is None else tuple(self.layers)
+        if fitted != tuple(reads):
+            raise ConfigError(f"the exit gate {self.source} was fitted on layers {list(fitted)}, but this "
+                              f"decode reads layers {list(reads)} ({option}); fit it for these with python -m "
+                              "espnet_layerprune.bin.calibrate (same --exit_every)")
 
     def probability(self, features: Sequence[float]) -> float:
         z = (np.asarray(features, float) - self.mean) / self.std
@@ -138,6 +155,7 @@ class ExitGate:
 
     def save(self, path, overwrite: bool = False) -> Path:
         body = {"model_sha256": self.model_sha256, **(self.info or {}), "features": list(FEATURES),
+                "layers": None if self.layers is None else [int(v) for v in self.layers],
                 "weights": [round(v, 6) for v in self.weights], "bias": round(self.bias, 6),
                 "mean": [round(v, 6) for v in self.mean], "std": [round(v, 6) for v in self.std]}
         return save_yaml(path, body, overwrite)
@@ -149,9 +167,11 @@ class ExitGate:
         if raw.get("features") != list(FEATURES):
             raise ConfigError(f"{path} is not an exit gate of this version (features {raw.get('features')}); "
                               "fit it again with python -m espnet_layerprune.bin.calibrate")
-        known = ("model_sha256", "features", "weights", "bias", "mean", "std")
+        known = ("model_sha256", "features", "weights", "bias", "mean", "std", "layers")
+        layers = raw.get("layers")
         return cls(raw["weights"], raw["bias"], raw["mean"], raw["std"], raw.get("model_sha256"),
-                   {k: v for k, v in raw.items() if k not in known}, str(path))
+                   {k: v for k, v in raw.items() if k not in known}, str(path),
+                   None if layers is None else tuple(layers))
 
     @classmethod
     def find_for(cls, model_file, path=None) -> "ExitGate":
@@ -174,17 +194,23 @@ def gate_dataset(layer_logps, layer_errors, blank: int = 0, depths: Optional[Seq
     """Training set of the gate from per-utterance tables.
 
     Args:
-        layer_logps: Per utterance, the ``(T, V)`` log-posteriors at every depth, in order.
-        layer_errors: Per utterance, word errors of the greedy hypothesis at every depth.
+        layer_logps: Per utterance, the ``(T, V)`` log-posteriors at each layer the exit rule
+            reads (:meth:`~espnet_layerprune.inference.early_exit.EarlyExit.read_layers`), in order,
+            the top last.
+        layer_errors: Per utterance, word errors of the greedy hypothesis at those layers.
         blank: Blank token id.
-        depths: The depth of each entry (default ``1..L``; a prune plan may serve fewer).
+        depths: The layer of each entry (default ``1..L``: every layer read). The features chain
+            over exactly these, as the decoder's tracker chains them.
 
     Returns:
-        ``X`` (utterances * depths, features) and ``y`` (1: no more errors than the full depth).
+        ``X`` (utterances * depths, features) and ``y`` (1: no more errors than the top layer).
     """
     X, y = [], []
     for logps, errors in zip(layer_logps, layer_errors):
         numbers = list(depths) if depths is not None else list(range(1, len(logps) + 1))
+        if len(numbers) != len(logps) or len(errors) != len(logps):
+            raise ValueError(f"one log-posterior and one error count per layer read ({numbers}), "
+                             f"got {len(logps)} and {len(errors)}")
         feats = GateFeatures(numbers[-1], blank)
         for n, (depth, logp) in enumerate(zip(numbers, logps)):
             X.append(feats.update(depth, logp, greedy_ids(torch.as_tensor(logp), blank)))

@@ -38,6 +38,7 @@ from espnet_layerprune.encoders import precision as numerics
 from espnet_layerprune.inference.budget import choose_for
 from espnet_layerprune.inference.decoders import greedy_search, lexicon_search
 from espnet_layerprune.inference.early_exit import EarlyExit, ExitTracker, check_threshold, policy_from_options
+from espnet_layerprune.inference.exit_cost import blocks_run
 from espnet_layerprune.inference.lexicon_search import LexiconBeamSearch, lexicon_from_tokenizer
 from espnet_layerprune.inference.ngram import NgramLM
 from espnet_layerprune.models.features import encoder_input
@@ -75,8 +76,14 @@ class Speech2Text(stock.Speech2Text):
         exit_min_depth: Never exit below this layer.
         exit_patience: Also require the greedy hypothesis to be unchanged over this
             many previous layers.
+        exit_every: Read only the exit layers that are multiples of this (the top always),
+            ``>= 1``: fewer CTC heads per utterance (:mod:`.exit_cost`).
         precision: ``fp32`` or ``bf16``: the encoder under bfloat16 autocast on a CPU with
             bf16 units (float32 elsewhere, with a warning); features and CTC in float32.
+        return_interctc: Also compute the intermediate CTC outputs and return ESPnet's
+            ``(n-best, intermediate n-best)`` (the stock behaviour). Off by default: a call then
+            computes only what it returns (no extra LayerNorm, CTC head or token loop per
+            intermediate layer; self-conditioning still runs) and returns the n-best list.
         **kwargs: Everything ``espnet2.bin.asr_inference.Speech2Text`` accepts.
     """
 
@@ -98,7 +105,9 @@ class Speech2Text(stock.Speech2Text):
         exit_min_depth: int = 1,
         exit_patience: int = 0,
         exit_gate=None,
+        exit_every: int = 1,
         precision: str = "fp32",
+        return_interctc: bool = False,
         **kwargs,
     ):
         if (ctc_greedy or lexicon_lm) and kwargs.get("batch_size", 1) > 1:
@@ -109,7 +118,7 @@ class Speech2Text(stock.Speech2Text):
             prune_depth = self.budget_choice["request"].get("prune_depth")
             prune_size = self.budget_choice["request"].get("prune_size")
         self.early_exit = policy_from_options(prune_depth, exit_threshold, exit_measure, exit_min_depth,
-                                              exit_patience, model_file, exit_gate)
+                                              exit_patience, model_file, exit_gate, exit_every)
         if self.early_exit is not None:
             prune_depth = None  # the object keeps every layer; each call stops where it is confident
             if kwargs.get("batch_size", 1) > 1:
@@ -119,6 +128,8 @@ class Speech2Text(stock.Speech2Text):
         super().__init__(*args, **kwargs)
         if model_file is not None:
             check_checkpoint_matches(self.asr_model, model_file)  # no silently random layers
+        if hasattr(self.asr_model.encoder, "return_intermediate"):
+            self.asr_model.encoder.return_intermediate = return_interctc
         self.compute_dtype = numerics.resolve(precision, option="--precision")
         if not numerics.set_encoder_dtype(self.asr_model, self.compute_dtype) and self.compute_dtype is not None:
             raise ConfigError("--precision bf16 needs a prunable encoder (prunable_transformer, ...)")
@@ -160,11 +171,12 @@ class Speech2Text(stock.Speech2Text):
 
     def _check_early_exit(self, policy: EarlyExit) -> None:
         encoder = self.asr_model.encoder
-        policy.check(encoder.num_layers, encoder.interctc_layer_idx)
         one_block = head_for(self.asr_model, encoder.units_per_layer)
-        if one_block is not head_for(self.asr_model, encoder.num_units) and self.decode is None:
-            raise ConfigError("--prune_depth auto on a model with per-size CTC heads needs --ctc_greedy true "
-                              "or --lexicon_lm (the beam search reads one head)")
+        if one_block is not head_for(self.asr_model, encoder.num_units):
+            raise ConfigError("--prune_depth auto is refused on a model with per-size CTC heads (per_size_ctc: "
+                              "true): its depths would be read through size heads trained on learned-mask "
+                              "subnets; decode a fixed --prune_size or --prune_depth instead")
+        policy.check(encoder.num_layers, self.exit_depths)
 
     def _lexicon_search(self, path, weight: float, bonus: float, beam: int) -> LexiconBeamSearch:
         lm = NgramLM.load(path)
@@ -245,12 +257,16 @@ class Speech2Text(stock.Speech2Text):
         ``--prune_depth N`` runs, in order of N)."""
         encoder, model, networks = self.asr_model.encoder, self.asr_model, self.depth_networks
         tracker = ExitTracker(policy, self.exit_depths, model.blank_id)
-        record = {"layer": None, "confidence": None}
+        # frames, layers read and blocks run: what the decode costs (inference.exit_cost)
+        record = {"layer": None, "confidence": None, "frames": None, "reads": 0, "executed_layers": 0}
         self._call.exit = record
+        tried = []
 
         def stop(depth: int, out: torch.Tensor) -> bool:
             head = head_for(model, len(networks[depth].units))
             done = tracker.update(depth, head.log_softmax(out)[0])
+            tried.append(networks[depth].layers)
+            record.update(frames=int(out.size(1)), reads=tracker.read_count, executed_layers=blocks_run(tried))
             if tracker.layer == depth:
                 record.update(layer=depth, confidence=round(tracker.confidence, 4))
                 self._call.head = head  # the decoder reads the exit depth with its own head

@@ -1,5 +1,6 @@
 """bin.calibrate measures every depth; --prune_budget then decodes the plan it picks."""
 
+import os
 import re
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 import yaml
-from model_dirs import random_model_dir
+from model_dirs import per_size_supernet_dir, random_model_dir
 
 from espnet_layerprune.bin import asr_inference, calibrate
 from espnet_layerprune.inference.speech2text import Speech2Text
@@ -50,11 +51,19 @@ def test_calibration_lists_every_depth_with_error_and_cost(calibrated):
         calibrate.main(argv)
 
 
+def test_the_table_says_what_its_costs_measure(calibrated):
+    table = yaml.safe_load(calibrated[3].read_text())
+    assert table["sample_rate"] == 16000 and table["timing_utts"] == 2
+    assert table["timing_sample"] == "2 of 3 dev utterances, evenly spaced in length (1.00-1.00 s, 2.0 s of audio)"
+    assert table["params_counted"].endswith("not the attention decoder (the calibrated decoding never runs it)")
+
+
 def test_budget_decodes_the_most_accurate_plan_that_fits(calibrated, tmp_path):
     config, model, data, table, _ = calibrated
     plans = yaml.safe_load(table.read_text())["plans"]
     limit = plans[1]["params"]  # depths 1 and 2 fit
-    expected = min(plans[:2], key=lambda p: (p["dev_wer"], p["params"]))
+    best = min(p["dev_wer"] for p in plans[:2])  # within 0.2 points of the best: tied, the smaller wins
+    expected = min((p for p in plans[:2] if p["dev_wer"] <= best + 0.2), key=lambda p: p["params"])
     s2t = Speech2Text(str(config), str(model), prune_budget=f"params={limit}", ctc_greedy=True, beam_size=1,
                       ctc_weight=1.0)
     assert list(s2t.pruning.kept_layers) == expected["kept_layers"]
@@ -80,8 +89,49 @@ def test_budget_decode_logs_its_choice_and_kept_layers_at_info(calibrated, tmp_p
                            "--ctc_greedy", "true", "--beam_size", "1", "--ctc_weight", "1.0",
                            "--prune_budget", f"params={limit}"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert re.search(r"INFO: --prune_budget params=\S+: chose ", done.stderr), done.stderr[-3000:]
+    assert re.search(r"INFO: --prune_budget params=\S+: chose --prune_depth \d, kept layers [\d,]+ \(dev WER .*\): "
+                     r"the (most accurate|cheapest of \d plans within 0.2 WER points of the best dev WER, .*\)); ",
+                     done.stderr), done.stderr[-3000:]
+    assert done.stderr.count(": chose ") == 1, done.stderr[-3000:]  # once, not again when the model is built
     assert re.search(r"INFO: layer pruning: keeping \d+/3 encoder layers", done.stderr), done.stderr[-3000:]
+
+
+def test_every_kind_of_request_names_its_kept_layers_and_why_at_info(calibrated, tmp_path):
+    """One real decode process per kind of request (run side by side): the INFO line that says which
+    layers run and why, for a depth, a layer list, a trained size, a budget on FLOPs and RTF, and early
+    exit (the network it starts from, then each utterance's exit layer)."""
+    config, model, data, table, _ = calibrated
+    flops = yaml.safe_load(table.read_text())["plans"][1]["flops"]
+    (tmp_path / "sized").mkdir()
+    sized = per_size_supernet_dir(tmp_path / "sized")
+    kinds = {
+        "depth": (config, ["--prune_depth", "2"], [r"keeping 2/3 encoder layers \[1, 2\] \(default rule: keep the "
+                                                   r"first N layers\)"]),
+        "layers": (config, ["--prune_layers", "1,3"],
+                   [r"keeping 2/3 encoder layers \[1, 3\] \(explicit --prune_layers\)"]),
+        "size": (sized[0], ["--prune_size", "8"], [r"keeping 2/3 encoder layers \[1, 3\] \(supernet learned masks\)"]),
+        "budget": (config, ["--prune_budget", f"flops={flops},rtf=1"],
+                   [r"--prune_budget flops=\S+,rtf=1: chose --prune_depth [12], kept layers 1(,2)? \(",
+                    r"keeping [12]/3 encoder layers \[1(, 2)?\] \(default rule"]),
+        "auto": (config, ["--prune_depth", "auto", "--exit_threshold", "0.5"],
+                 [r"keeping 3/3 encoder layers \[1, 2, 3\] \(full depth\)",
+                  r"early exit: max_posterior >= 0.5, from layer 1 on", r"early exit at layer \d of 3"]),
+    }
+    running = {
+        kind: subprocess.Popen([sys.executable, "-m", "espnet_layerprune.bin.asr_inference", "--asr_train_config",
+                                str(conf), "--asr_model_file", str(conf.parent / "model.pth"),
+                                "--data_path_and_name_and_type", f"{data}/wav.scp,speech,sound",
+                                "--output_dir", str(tmp_path / kind), "--ctc_greedy", "true", "--beam_size", "1",
+                                "--ctc_weight", "1.0", *extra],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "OMP_NUM_THREADS": "1"})
+        for kind, (conf, extra, _) in kinds.items()
+    }
+    for kind, process in running.items():
+        log = process.communicate(timeout=300)[1]
+        assert process.returncode == 0, f"{kind}: {log[-3000:]}"
+        for pattern in kinds[kind][2]:
+            assert re.search(r"INFO: .*" + pattern, log), f"{kind}: no INFO line {pattern!r} in\n{log[-3000:]}"
 
 
 def test_impossible_budget_and_conflicting_flags_fail_before_decoding(calibrated, tmp_path, capsys):

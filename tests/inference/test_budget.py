@@ -57,3 +57,40 @@ def test_a_table_is_tied_to_its_checkpoint(tmp_path):
         Calibration.find_for(model)
     with pytest.raises(FileExistsError, match="--overwrite true"):
         Calibration(PLANS).save(tmp_path / "calibration.yaml")
+
+
+NOISY = [  # dev WER differences of 0.2 points or less are noise: the cheapest of those wins
+    {"request": {"prune_depth": 8}, "kept_layers": list(range(1, 9)), "dev_wer": 12.05, "params": 5.5e6,
+     "flops": 0.38e9, "rtf": 0.015},
+    {"request": {"prune_depth": 10}, "kept_layers": list(range(1, 11)), "dev_wer": 10.83, "params": 6.6e6,
+     "flops": 0.42e9, "rtf": 0.018},
+    {"request": {"prune_depth": 11}, "kept_layers": list(range(1, 12)), "dev_wer": 11.18, "params": 7.2e6,
+     "flops": 0.44e9, "rtf": 0.018},
+    {"request": {"prune_depth": 12}, "kept_layers": list(range(1, 13)), "dev_wer": 10.66, "params": 7.8e6,
+     "flops": 0.47e9, "rtf": 0.020},
+]
+
+
+def test_plans_within_the_margin_of_the_best_are_tied_and_the_cheapest_wins(caplog):
+    table = Calibration(NOISY)
+    with caplog.at_level("INFO"):
+        assert table.choose({"params": 8e6})["request"] == {"prune_depth": 10}  # 10.83 vs 10.66: tied
+    assert ("--prune_budget params=8M: chose --prune_depth 10, kept layers 1,2,3,4,5,6,7,8,9,10 (dev WER 10.83%"
+            in caplog.text)
+    assert ("the cheapest of 2 plans within 0.2 WER points of the best dev WER, 10.66% (tied: --prune_depth 12 "
+            "at 10.66%); 4 of 4 calibrated plans fit") in caplog.text
+    assert table.choose({"params": 8e6}, margin=0)["request"] == {"prune_depth": 12}
+    assert table.choose({"params": 8e6}, margin=1.4)["request"] == {"prune_depth": 8}  # 12.05 <= 12.06
+    assert table.choose({"params": 7e6})["request"] == {"prune_depth": 10}  # alone: the most accurate
+
+
+def test_tied_plans_of_equal_parameters_go_to_fewer_flops_then_lower_rtf():
+    same = [{**NOISY[1], "request": {"prune_size": 40}, "flops": 0.41e9},
+            {**NOISY[1], "request": {"prune_depth": 10}},
+            {**NOISY[1], "request": {"prune_size": 39}, "flops": 0.41e9, "rtf": 0.017}]
+    assert Calibration(same).choose({"params": 8e6})["request"] == {"prune_size": 39}
+
+
+def test_a_negative_margin_is_refused():
+    with pytest.raises(ConfigError, match="margin of a budget's choice must be >= 0 points, got -0.1"):
+        Calibration(NOISY).choose({"params": 8e6}, margin=-0.1)

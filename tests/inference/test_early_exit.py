@@ -74,3 +74,47 @@ def test_patience_needs_the_same_hypothesis_over_the_previous_layers():
     assert tracker.update(3, _says(2))
     stubborn = ExitTracker(EarlyExit(0.95, patience=1), exits=[1, 2, 3])
     assert not stubborn.update(1, _says(1)) and not stubborn.update(2, _says(1))  # stable, not confident
+
+
+@pytest.mark.parametrize("every", [0, -2, 1.5])
+def test_exit_every_must_be_an_integer_of_at_least_one(every):
+    with pytest.raises(ConfigError, match=rf"--exit_every must be an integer >= 1 .*got {every}"):
+        EarlyExit(0.9, exit_every=every)
+
+
+def test_exit_every_reads_every_kth_exit_layer_and_the_top():
+    assert EarlyExit(0.9, exit_every=2).read_layers(12, range(1, 12)) == (2, 4, 6, 8, 10, 12)
+    assert EarlyExit(0.9, exit_every=5).read_layers(12, range(1, 12)) == (5, 10, 12)
+    # consistent with interctc_layer_idx: only layers with a CTC output are read
+    assert EarlyExit(0.9, exit_every=2).read_layers(12, [3, 6, 9]) == (6, 12)
+    # min_depth and patience count read layers: the one read layer before min_depth is read too
+    assert EarlyExit(0.9, min_depth=7, patience=1, exit_every=2).read_layers(12, range(1, 12)) == (6, 8, 10, 12)
+    with pytest.raises(ConfigError, match=r"--exit_every must be in \[1, 9\] .*\[3, 6, 9\].*got 4"):
+        EarlyExit(0.9, exit_every=4).check(num_layers=12, exits=[3, 6, 9])
+    EarlyExit(0.9, exit_every=3).check(num_layers=12, exits=[3, 6, 9])
+
+
+def test_tracker_reads_only_the_read_layers_and_counts_them():
+    tracker = ExitTracker(EarlyExit(0.8, exit_every=2), exits=[1, 2, 3, 4, 5, 6])
+    assert [n for n in range(1, 7) if tracker.needs(n)] == [2, 4, 6]
+    assert not tracker.update(1, _says(1, p=0.99))  # not read: no decision, no cost
+    assert not tracker.update(2, _says(1, p=0.7))
+    assert tracker.update(4, _says(1, p=0.9)) and tracker.layer == 4 and tracker.read_count == 2
+
+
+def test_exit_summary_reports_frame_weighted_and_counted_compute():
+    from espnet_layerprune.inference.early_exit import exit_summary
+    from espnet_layerprune.inference.exit_cost import ExitCost
+
+    cost = ExitCost(10.0, 0.0, 100.0, 0.0, dim=2, vocab=3)
+    log = [{"layer": 1, "confidence": 0.9, "frames": 10, "reads": 1, "executed_layers": 1},
+           {"layer": 3, "confidence": 0.9, "frames": 30, "reads": 3, "executed_layers": 3}]
+    info = exit_summary(EarlyExit(0.8, exit_every=1), log, ["a", "b"], cost, num_layers=3)
+    assert info["mean_exit_layer"] == 2.0 and info["frame_weighted_exit_layer"] == 2.5
+    assert info["exit_every"] == 1 and set(info["utterances"]) == {"a", "b"}
+    # (front end 400 + 100 + 900 layer FLOPs + 4 reads of 10 and 30 frames + output heads) / 4000 layer FLOPs
+    head = 2 * 2 * 3 + 5 * 3
+    assert info["counted_cost"] == pytest.approx((400 + 1000 + 9000 + head * (10 + 3 * 30) + head * 40) / 4000,
+                                                 abs=1e-4)
+    assert info["fixed_depth_cost"][3] == pytest.approx(3 + (400 + head * 40) / 4000, abs=1e-4)
+    assert "plain mean over utterances" in info["cost_model"]["mean_exit_layer"]

@@ -15,6 +15,7 @@ from espnet_layerprune.inference.speech2text import Speech2Text
 from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import head_for
 from espnet_layerprune.inference.early_exit import EarlyExit
+from espnet_layerprune.inference.exit_cost import ExitCost, counted_compute
 from espnet_layerprune.core.errors import ConfigError
 
 OPTS = dict(ctc_greedy=True, beam_size=1, ctc_weight=1.0)
@@ -118,9 +119,17 @@ def test_command_line_writes_each_utterances_exit_layer(tmp_path, model_dir):
     assert info["request"] == {"prune_depth": "auto"}
     ee = info["early_exit"]
     assert (ee["measure"], ee["threshold"], ee["min_depth"]) == ("max_posterior", 1e-6, 2)
-    assert ee["mean_exit_layer"] == 2
+    assert ee["mean_exit_layer"] == 2 and ee["frame_weighted_exit_layer"] == 2
     assert {k: v["layer"] for k, v in ee["utterances"].items()} == {"utt0": 2, "utt1": 2, "utt2": 2,
                                                                      "utt_short": None}
+    # counted compute: 2 blocks run and layers 1 and 2 read (patience 0 reads from min_depth: layer 2 only)
+    assert {(v["executed_layers"], v["reads"]) for k, v in ee["utterances"].items() if k != "utt_short"} == {(2, 1)}
+    cost = ExitCost(**{k: ee["cost_model"][k] for k in ("frontend_per_frame", "frontend_fixed", "layer_per_frame",
+                                                         "layer_per_frame_sq", "dim", "vocab")})
+    records = list(ee["utterances"].values())
+    assert ee["counted_cost"] == pytest.approx(counted_compute(cost, records)["counted_cost"], abs=1e-3)
+    # one read more than fixed depth 2: between depth 2 and 3, above 2
+    assert ee["fixed_depth_cost"][2] < ee["counted_cost"] < ee["fixed_depth_cost"][3]
 
 
 @pytest.mark.parametrize("extra,message", [
@@ -204,3 +213,53 @@ def test_with_a_prune_plan_the_exit_at_depth_n_runs_what_prune_depth_n_runs(tmp_
         assert texts[depth] == _top(fixed(speech))[0]
         if depth < 4:  # not what the first N layers give
             assert not torch.allclose(exit_out, encoded(first_n, prune_depth=depth)[1])
+
+
+def test_exit_every_reads_only_every_kth_layer_and_records_the_cost(model_dir):
+    config, model = model_dir
+    s2t = Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=1.0, exit_every=2, **OPTS)
+    read = []
+    s2t.asr_model.ctc.ctc_lo.register_forward_hook(lambda m, i, o: read.append(i[0].size(1)))
+    s2t(_speech(seed=3))
+    record = s2t.last_exit
+    assert record["layer"] == 4 and record["reads"] == 2 and record["executed_layers"] == 4
+    assert len(read) == 3 and set(read) == {record["frames"]}  # layers 2 and 4 read, then the output head
+    with pytest.raises(ConfigError, match=r"--exit_every must be an integer >= 1"):
+        Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=0.5, exit_every=0, **OPTS)
+    with pytest.raises(ConfigError, match=r"--exit_every must be in \[1, 3\]"):
+        Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=0.5, exit_every=4, **OPTS)
+
+
+def test_per_size_ctc_models_refuse_early_exit_and_gate_fitting(tmp_path):
+    """Their depths would be read through size heads trained on learned-mask subnets: refused."""
+    from model_dirs import per_size_supernet_dir
+
+    from espnet_layerprune.inference.calibration import gate_layers
+
+    config, model, _ = per_size_supernet_dir(tmp_path)
+    with pytest.raises(ConfigError, match=r"--prune_depth auto is refused on a model with per-size CTC heads"):
+        Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=0.9, **OPTS)
+    s2t = Speech2Text(str(config), str(model), **OPTS)
+    with pytest.raises(ConfigError, match=r"no exit gate for a model with per-size CTC heads"):
+        gate_layers(s2t)
+
+
+def test_the_gate_is_fitted_on_the_layers_the_decoder_reads(model_dir):
+    from types import SimpleNamespace
+
+    from espnet_layerprune.inference.calibration import fit_exit_gate, gate_layers
+
+    config, model = model_dir
+    probe = Speech2Text(str(config), str(model), **OPTS)
+    utts = [SimpleNamespace(speech=_speech(seed=s), text="a b") for s in range(4)]
+    gate = fit_exit_gate(probe, utts, exit_every=2)
+    assert gate.layers == (2, 4) and gate.info["samples"] == 8
+    s2t = Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=0.5, exit_measure="learned",
+                      exit_gate=gate, exit_every=2, **OPTS)
+    s2t(utts[0].speech)
+    assert s2t.last_exit["layer"] in (2, 4) and s2t.last_exit["reads"] <= 2
+    with pytest.raises(ConfigError, match=r"fitted on layers \[2, 4\], but this decode reads layers \[1, 2, 3, 4\]"):
+        Speech2Text(str(config), str(model), prune_depth="auto", exit_threshold=0.5, exit_measure="learned",
+                    exit_gate=gate, **OPTS)
+    with pytest.raises(ConfigError, match=r"--exit_every must be in \[1, 3\]"):
+        gate_layers(probe, exit_every=5)

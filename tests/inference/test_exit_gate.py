@@ -84,3 +84,34 @@ def test_gate_dataset_marks_layers_no_worse_than_the_top():
     logps = [[_says([1]), _says([2]), _says([2])]]
     X, y = gate_dataset(logps, [[3, 1, 1]])
     assert X.shape == (3, len(FEATURES)) and y.tolist() == [0.0, 1.0, 1.0]
+
+
+def test_gate_features_chain_over_the_read_layers_only():
+    """Fitted over layers 2, 4, 6 (exit_every 2), a feature vector compares layer 4 with layer 2,
+    exactly as the tracker does at decode time."""
+    logps = [[_says([1]), _says([1, 2]), _says([1, 2])]]
+    X, y = gate_dataset(logps, [[2, 0, 0]], depths=[2, 4, 6])
+    row = dict(zip(FEATURES, X[1]))
+    assert row["depth_fraction"] == pytest.approx(4 / 6) and row["change"] == pytest.approx(1.0)  # [1] -> [1, 2]
+    assert y.tolist() == [0.0, 1.0, 1.0]
+    tracker_feats = GateFeatures(6)
+    for depth, logp in zip([2, 4, 6], logps[0]):
+        assert np.allclose(tracker_feats.update(depth, logp), X[[2, 4, 6].index(depth)])
+    with pytest.raises(ValueError, match="one log-posterior and one error count per layer read"):
+        gate_dataset(logps, [[2, 0, 0]], depths=[1, 2, 3, 4, 5, 6])
+
+
+def test_a_gate_serves_only_the_layers_it_was_fitted_on(tmp_path):
+    zeros, ones = [0.0] * len(FEATURES), [1.0] * len(FEATURES)
+    gate = ExitGate(zeros, 0.0, zeros, ones, layers=(2, 4, 6))
+    EarlyExit(0.5, "learned", gate=gate, exit_every=2).check(num_layers=6, exits=[1, 2, 3, 4, 5])
+    with pytest.raises(ConfigError, match=r"fitted on layers \[2, 4, 6\], but this decode reads layers "
+                                          r"\[1, 2, 3, 4, 5, 6\]"):
+        EarlyExit(0.5, "learned", gate=gate).check(num_layers=6, exits=[1, 2, 3, 4, 5])
+    loaded = ExitGate.load(gate.save(tmp_path / "exit_gate.yaml"))
+    assert loaded.layers == (2, 4, 6)
+    # a gate that does not say (earlier versions) was fitted on every layer
+    old = ExitGate(zeros, 0.0, zeros, ones)
+    EarlyExit(0.5, "learned", gate=old).check(num_layers=6, exits=[1, 2, 3, 4, 5])
+    with pytest.raises(ConfigError, match="--exit_every"):
+        EarlyExit(0.5, "learned", gate=old).check(num_layers=6, exits=[2, 4])

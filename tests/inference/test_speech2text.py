@@ -137,3 +137,28 @@ def test_decode_all_depths_from_one_pass_equals_decoding_each_depth(tmp_path, co
     assert sorted(texts) == [1, 2, 3]
     for depth, text in texts.items():
         assert text == _top(s2t(speech, prune_depth=depth))[0]
+
+
+def test_decoding_computes_intermediate_ctc_only_when_asked(tmp_path):
+    """A lean call (the default) returns ESPnet's plain n-best list and never runs the
+    intermediate layers' CTC; ``return_interctc=True`` gives the stock (n-best, intermediate) pair
+    with the same final text."""
+    config, path = random_model_dir(tmp_path, encoder_conf={"interctc_layer_idx": "all"},
+                                    model_conf={"interctc_weight": 0.3})
+    opts = dict(ctc_greedy=True, beam_size=1, ctc_weight=1.0)
+    lean = Speech2Text(str(config), str(path), **opts)
+    stock = Speech2Text(str(config), str(path), return_interctc=True, **opts)
+    calls = []
+    for s2t in (lean, stock):
+        s2t.asr_model.encoder.after_norm.register_forward_hook(lambda m, i, o: calls.append(o.shape))
+    speech = _speech(1.3, seed=5)
+    calls.clear()
+    lean_results = lean(speech)
+    lean_norms = len(calls)
+    calls.clear()
+    full_results = stock(speech)
+    assert isinstance(lean_results, list) and isinstance(full_results, tuple)
+    nbest, intermediate = full_results
+    assert sorted(intermediate) == [1, 2]  # layers 1 and 2 of 3, decoded by ESPnet's loop
+    assert lean_results[0][0] == nbest[0][0]
+    assert lean_norms == 1 and len(calls) == 3  # the final LayerNorm only, against one per CTC layer
