@@ -8,6 +8,8 @@
 #   benchmarks/accuracy_by_depth.sh [--preset full] [--queue "baseline:0 individual6:0 supernet:1 ..."]
 #   benchmarks/collect_accuracy.py --exp_dir egs2/synth_en/asr1/exp_full --out docs/results/accuracy.md
 #
+# Models are decoded on a test set 4x the recipe's (--test_utts 1200: held-out voices, the recipe's 300 test
+# utterances included), so that paired differences resolve about 0.25 WER points instead of 0.5.
 # Queue entries are MODEL:SEED, trained and decoded in that order (most informative first, so a stopped
 # run has the comparisons that matter); re-running skips finished trainings and decodes. Models:
 #   baseline          plain model (no intermediate CTC, no stochastic depth) = the individually trained
@@ -26,6 +28,7 @@ recipe=${repo}/egs2/synth_en/asr1
 cd "${recipe}"
 
 preset=full   # the recipe preset whose corpus, stats, epochs and seed-0 supernet are reused
+test_utts=1200  # the study's test set: the corpus's held-out test stream continued (benchmarks/study_test_set.py)
 exp_dir=""    # (preset: exp / exp_full)
 depths="12 9 6 3"
 queue="supernet:0 baseline:0 individual6:0 individual9:0 individual3:0 supernet:1 baseline:1 individual6:1"
@@ -45,6 +48,9 @@ if [ ! -f "${corpus_dir}/data/test/text" ] || [ ! -f "${exp_dir}/asr_stats_bpe25
   log "no corpus or statistics yet: running the ${preset} preset's stages 1-3"
   ./run.sh --preset "${preset}" --stage 1 --stop_stage 3 --exp_dir "${exp_dir}"
 fi
+
+[[ "${test_utts}" =~ ^[0-9]+$ ]] && [ "${test_utts}" -ge 300 ] || { echo "error: --test_utts must be an integer >= 300, got '${test_utts}'" >&2; exit 1; }
+${python} "${repo}/benchmarks/study_test_set.py" --corpus_dir "${corpus_dir}" --num_utts "${test_utts}" --nj 2
 
 gen=${exp_dir}/bench_configs; mkdir -p "${gen}"
 make_config() {  # make_config BASE OUT SEED [num_blocks] [per_size_ctc] [no_stochastic_depth]
@@ -103,7 +109,7 @@ for entry in ${queue}; do
     && sizes=$(${python} -c 'import sys, yaml; print(*yaml.safe_load(open(sys.argv[1]))["model_conf"]["supernet"]["sizes"])' "${cfg}")
   log "=== ${model} seed ${seed}: ${cfg} (depths ${ds}${sizes:+; sizes ${sizes}})"
   ./run.sh --preset "${preset}" --max_epoch "${ep}" --stage 4 --stop_stage "${last}" --exp_dir "${exp_dir}" \
-    --train_config "${cfg}" --word_lm false \
+    --train_config "${cfg}" --word_lm false --test_set test_study \
     --prune_depths "${ds}" --prune_sizes "${sizes}"
 done
-log "queue finished; collect with: ${python} ${repo}/benchmarks/collect_accuracy.py --exp_dir ${recipe}/${exp_dir}"
+log "queue finished; collect with: ${python} ${repo}/benchmarks/collect_accuracy.py --exp_dir ${recipe}/${exp_dir} --data ${recipe}/${corpus_dir}/data/test_study --out docs/results/accuracy.md"

@@ -2,14 +2,14 @@
 """Collect benchmarks/accuracy_by_depth.sh (models x seeds) into docs/results/accuracy.md and plots.
 
 Reads, for every ``<exp_dir>/asr_train_<model>[_seed<N>][_ep<E>]_<tokens>``, the greedy decodes of ONE
-checkpoint (``decode_decode_ctc_<inference_model>/test/{depth,size}*/1best_recog/text``: never a mix of
+checkpoint (``decode_decode_ctc_<inference_model>/<test set>/{depth,size}*/1best_recog/text``: never a mix of
 checkpoints), scores every test utterance against ``<data>/text`` and compares models with a paired bootstrap
 over utterances and seeds: each draw resamples the test utterances, and each side's seeds, with replacement;
 the interval is the 2.5-97.5 percentiles of the WER difference. The learning curves (validation CER of the
 final layer per epoch, from ``train.log``) show whether each model has reached its plateau::
 
     python benchmarks/collect_accuracy.py --exp_dir egs2/synth_en/asr1/exp_full \\
-        --data egs2/synth_en/asr1/full/data/test --out docs/results/accuracy.md
+        --data egs2/synth_en/asr1/full/data/test_study --out docs/results/accuracy.md
 """
 
 import argparse
@@ -76,7 +76,7 @@ def utterance_errors(hyp_file: Path, refs: dict) -> np.ndarray:
     return np.array([word_errors(r, hyps.get(k, ""))[0] for k, r in refs.items()], dtype=float)
 
 
-def collect(exp_dir: Path, refs: dict, inference_model: str):
+def collect(exp_dir: Path, refs: dict, inference_model: str, test_set: str):
     """{model: {seed: {"depth": {d: errors}, "size": {k: (errors, params)}, "cost", "updates", "curve"}}}."""
     runs = {}
     for asr_dir in sorted(exp_dir.glob("asr_train_*")):
@@ -86,7 +86,7 @@ def collect(exp_dir: Path, refs: dict, inference_model: str):
         model, seed = m.group(1), int(m.group(2) or 0)
         run = {"depth": {}, "size": {}, "dir": asr_dir.name}
         run["cost"], run["updates"], run["curve"] = training_log(asr_dir / "train.log")
-        for hyp in sorted(asr_dir.glob(f"decode_decode_ctc_{inference_model}/test/*/1best_recog/text")):
+        for hyp in sorted(asr_dir.glob(f"decode_decode_ctc_{inference_model}/{test_set}/*/1best_recog/text")):
             name = hyp.parent.parent.name
             kind = "depth" if name.startswith("depth") else "size"
             errors = utterance_errors(hyp, refs)
@@ -138,7 +138,7 @@ def main() -> None:
     args = p.parse_args()
     refs = read_text(args.data / "text")
     words = np.array([len(r.split()) for r in refs.values()], dtype=float)
-    runs = collect(args.exp_dir, refs, args.inference_model)
+    runs = collect(args.exp_dir, refs, args.inference_model, args.data.name)
 
     def errors(model, depth):
         return [r["depth"][depth] for r in runs.get(model, {}).values() if depth in r["depth"]]
@@ -157,7 +157,7 @@ def main() -> None:
                      f"python benchmarks/collect_accuracy.py --exp_dir {args.exp_dir} --data {args.data} "
                      f"--out {args.out}", from_dir="egs2/synth_en/asr1"),
              f"- decoding: greedy CTC, checkpoint `{args.inference_model}` only, {len(refs)} test utterances "
-             f"({int(words.sum())} words) of held-out voices; cells: WER % mean over seeds (range) and n seeds",
+             f"({int(words.sum())} words, `{args.data}`) of held-out voices; cells: WER % mean over seeds (range) and n seeds",
              "", "## Test WER (%) by depth", "",
              "| model | " + " | ".join(f"depth {d}" for d in depths) + " |", "|---|" + "---:|" * len(depths)]
     for m in rows:

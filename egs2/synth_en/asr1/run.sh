@@ -27,6 +27,7 @@ main() {
   word_list_size=""        # first N entries of every word list of the text generator (preset: 8)
   dev_utts=150
   test_utts=300
+  test_set=test            # the Kaldi dir under <corpus>/data that stages 5-7 decode and score
   seed=0
   nj=2                     # corpus generation workers
   decode_nj=2              # decodes run at once in stage 5 (each with nproc / decode_nj threads)
@@ -188,7 +189,8 @@ main() {
   names=(); for d in ${prune_depths}; do names+=("depth${d}"); done; for k in ${prune_sizes}; do names+=("size${k}"); done
 
   if [ "${stage}" -le 5 ] && [ "${stop_stage}" -ge 5 ]; then
-    begin 5 "decode test at depths ${prune_depths}${prune_sizes:+ and sizes ${prune_sizes}} with ${inference_model}"
+    [ -f "${data_dir}/${test_set}/wav.scp" ] || { echo "error: --test_set ${test_set}: no ${data_dir}/${test_set}/wav.scp" >&2; exit 1; }
+    begin 5 "decode ${test_set} at depths ${prune_depths}${prune_sizes:+ and sizes ${prune_sizes}} with ${inference_model}"
     settings=()
     for depth in ${prune_depths}; do settings+=("depth${depth}:--prune_depth ${depth}"); done
     for size in ${prune_sizes}; do settings+=("size${size}:--prune_size ${size}"); done
@@ -199,12 +201,12 @@ main() {
     # as asr.sh runs them); each decodes into a temporary directory moved into place when complete.
     threads=$(( $(nproc) / decode_nj )); [ "${threads}" -ge 1 ] || threads=1
     decode_one() {  # decode_one DTAG DCONFIG DFLAGS NAME FLAG
-      local out=${asr_dir}/$1/test/$4 start; start=$(date +%s)
+      local out=${asr_dir}/$1/${test_set}/$4 start; start=$(date +%s)
       rm -rf "${out}.tmp"; mkdir -p "${out}.tmp"
       # shellcheck disable=SC2086
       OMP_NUM_THREADS=${threads} ${python} -m espnet_layerprune.bin.asr_inference --config "$2" --ngpu "${ngpu}" \
         --asr_train_config "${asr_dir}/config.yaml" --asr_model_file "${asr_dir}/${inference_model}" \
-        --data_path_and_name_and_type "${data_dir}/test/wav.scp,speech,sound" \
+        --data_path_and_name_and_type "${data_dir}/${test_set}/wav.scp,speech,sound" \
         --output_dir "${out}.tmp" $5 $3 > "${out}.tmp.log" 2>&1 \
         || { tail -n 30 "${out}.tmp.log" >&2; return 1; }
       rm -rf "${out}"; mv "${out}.tmp" "${out}"; mv "${out}.tmp.log" "${out}/decode.log"
@@ -215,7 +217,7 @@ main() {
       IFS=: read -r dtag dconfig dflags <<< "${decoding}"
       for setting in "${settings[@]}"; do
         name=${setting%%:*}; flag=${setting#*:}
-        out=${asr_dir}/${dtag}/test/${name}
+        out=${asr_dir}/${dtag}/${test_set}/${name}
         if [ -f "${out}/pruning.yaml" ] && [ -f "${out}/1best_recog/text" ]; then
           log "${dtag} ${name}: already decoded in ${out}, skipping"; continue
         fi
@@ -235,8 +237,8 @@ main() {
     for decoding in "${decodings[@]}"; do
       dtag=${decoding%%:*}
       for name in "${names[@]}"; do
-        out=${asr_dir}/${dtag}/test/${name}
-        ${python} local/score.py --ref "${data_dir}/test/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
+        out=${asr_dir}/${dtag}/${test_set}/${name}
+        ${python} local/score.py --ref "${data_dir}/${test_set}/text" --hyp "${out}/1best_recog/text" --out "${out}/score.json"
       done
     done
     finish 6
@@ -245,7 +247,7 @@ main() {
   if [ "${stage}" -le 7 ] && [ "${stop_stage}" -ge 7 ]; then
     begin 7 "write ${asr_dir}/RESULTS.md (error by depth and size, learning curve, plots)"
     report_dirs=(); for decoding in "${decodings[@]}"; do report_dirs+=("${asr_dir}/${decoding%%:*}"); done
-    ${python} -m espnet_layerprune.bin.report --exp_dir "${report_dirs[@]}" --data "${data_dir}/test" \
+    ${python} -m espnet_layerprune.bin.report --exp_dir "${report_dirs[@]}" --data "${data_dir}/${test_set}" \
       --train_log "${asr_dir}/train.log" --title "$(basename "${train_config}" .yaml)" --out "${asr_dir}/RESULTS.md"
     finish 7
   fi
