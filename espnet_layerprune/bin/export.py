@@ -15,6 +15,9 @@ Examples::
     # or one ONNX graph (front end, kept layers, CTC head) for onnxruntime:
     python -m espnet_layerprune.bin.export ... --format onnx --prune_depth 6 --output_dir exp/asr_depth6_onnx
 
+    # and beside it an int8 copy (onnxruntime's dynamic quantization of the MatMul weights):
+    python -m espnet_layerprune.bin.export ... --format onnx --quantize int8 --prune_depth 6 ...
+
 ``--prune_depth`` keeps the layers decoding keeps at that depth (the prune plan
 next to the model, if any). See :mod:`espnet_layerprune.export.model_dir` and
 :mod:`espnet_layerprune.export.onnx_graph` for what is written.
@@ -46,6 +49,9 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", default="espnet", choices=("espnet", "onnx"),
                         help="espnet: a stock ESPnet model directory; onnx: model.onnx (waveform to CTC "
                         "log-posteriors) + tokens.txt, for onnxruntime.")
+    parser.add_argument("--quantize", default="none", choices=("none", "int8"),
+                        help="With --format onnx: int8 also writes model.int8.onnx, the graph with int8 "
+                        "MatMul weights (onnxruntime's dynamic quantization), beside model.onnx.")
     parser.add_argument("--overwrite", type=str2bool, default=False,
                         help="Write into a non-empty --output_dir.")
     add_log_options(parser)
@@ -57,6 +63,8 @@ def main(cmd: Optional[List[str]] = None):
     setup_logging(args)
     check_prune_args(args)  # fail before loading anything
     check_model_files(args)
+    if args.quantize != "none" and args.format != "onnx":
+        raise SystemExit(f"error: --quantize {args.quantize} needs --format onnx")
     try:
         if args.format == "onnx":
             from espnet_layerprune.export.onnx_graph import export_onnx_model
@@ -64,7 +72,7 @@ def main(cmd: Optional[List[str]] = None):
             return export_onnx_model(
                 args.asr_train_config, args.asr_model_file, args.output_dir,
                 depth=args.prune_depth, layers=args.prune_layers, size=args.prune_size,
-                overwrite=args.overwrite, use_prune_plan=args.use_prune_plan,
+                overwrite=args.overwrite, use_prune_plan=args.use_prune_plan, quantize=args.quantize,
             )
         from espnet_layerprune.export.model_dir import export_pruned_model
 
