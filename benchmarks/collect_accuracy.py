@@ -38,6 +38,7 @@ LABELS = {
 NAME = re.compile(r"^asr_train_(baseline|individual\d+_ictc|individual\d+|supernet_matched|supernet|"
                   r"simple_top_k_per_size_ctc|simple_top_k|iterative_zero_out)(?:_seed(\d+))?(?:_ep\d+)?_(?:bpe\d+|char)$")
 GOAL = 0.5  # WER points: "about as good as a model trained at that size"
+NOTES = "<!-- notes: kept by collect_accuracy.py -->"
 
 
 def _seconds(text: str) -> float:
@@ -252,7 +253,10 @@ def main() -> None:
     fig.savefig(png, dpi=120)
     lines += ["", f"![WER against depth, bars: the range over seeds]({png.name})", "",
               f"![validation CER against epochs]({curves.name})", ""]
-    args.out.write_text("\n".join(lines) + "\n")
+    notes = ""  # a person's reading of the tables, kept across reruns
+    if args.out.exists() and NOTES in args.out.read_text():
+        notes = args.out.read_text()[args.out.read_text().index(NOTES):]
+    args.out.write_text("\n".join(lines) + "\n" + notes)
     print("\n".join(lines))
 
 
