@@ -85,7 +85,7 @@ def collect(exp_dir: Path, refs: dict, inference_model: str, test_set: str):
         if not m or not (asr_dir / "train.log").exists():
             continue
         model, seed = m.group(1), int(m.group(2) or 0)
-        run = {"depth": {}, "size": {}, "dir": asr_dir.name}
+        run = {"depth": {}, "size": {}, "params": {}, "dir": asr_dir.name}
         run["cost"], run["updates"], run["curve"] = training_log(asr_dir / "train.log")
         for hyp in sorted(asr_dir.glob(f"decode_decode_ctc_{inference_model}/{test_set}/*/1best_recog/text")):
             name = hyp.parent.parent.name
@@ -96,6 +96,8 @@ def collect(exp_dir: Path, refs: dict, inference_model: str, test_set: str):
                 run["size"][int(name[4:])] = (errors, info.get("encoder_params_kept"))
             else:
                 run["depth"][int(name[5:])] = errors
+                info = yaml.safe_load((hyp.parent.parent / "pruning.yaml").read_text()) or {}
+                run["params"][int(name[5:])] = info.get("encoder_params_kept")
         runs.setdefault(model, {})[seed] = run
     return runs
 
@@ -195,14 +197,33 @@ def main() -> None:
                      f"{verdict(lo, hi, better)} |")
 
     sized = [m for m in rows if any(r["size"] for r in runs[m].values())]
+    individual_params = {}  # depth -> encoder parameters of the individually trained model
+    for d in depths:
+        key = "baseline" if d == 12 else f"individual{d}"
+        found = [r["params"].get(d) for r in runs.get(key, {}).values() if r["params"].get(d)]
+        if found:
+            individual_params[d] = found[0]
     if sized:
-        lines += ["", "## Data-driven supernets at their trained sizes", "",
-                  "| model | size (units) | encoder params | WER % |", "|---|---:|---:|---:|"]
+        lines += ["", "## Data-driven supernets at their trained sizes, against the individual model of nearest "
+                  "parameter count", "",
+                  "Sizes count units, and units differ in size (an FFN unit has about 6x the parameters of an "
+                  "MHSA unit), so each trained size is compared with the individually trained model whose encoder "
+                  "has the nearest number of parameters; the ratio says how close the match is.", "",
+                  "| model | size (units) | encoder params | WER % | individual (params, ratio) | a - b | 95% interval "
+                  "| verdict |", "|---|---:|---:|---:|---|---:|---|---|"]
         for m in sized:
             for k in sorted({k for r in runs[m].values() for k in r["size"]}, reverse=True):
                 errs = [r["size"][k][0] for r in runs[m].values() if k in r["size"]]
-                params = next(r["size"][k][1] for r in runs[m].values() if k in r["size"])
-                lines.append(f"| {label.get(m, m)} | {k} | {params or 0:,} | {wer(errs, words)} |")
+                params = next(r["size"][k][1] for r in runs[m].values() if k in r["size"]) or 0
+                match = "-"
+                cells = "- | - | -"
+                if individual_params and params:
+                    d = min(individual_params, key=lambda x: abs(individual_params[x] - params))
+                    match = f"{d} layers ({individual_params[d]:,}, {params / individual_params[d]:.2f}x)"
+                    if individual(d):
+                        point, lo, hi = paired_bootstrap(errs, individual(d), words)
+                        cells = f"{point:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {verdict(lo, hi)}"
+                lines.append(f"| {label.get(m, m)} | {k} | {params:,} | {wer(errs, words)} | {match} | {cells} |")
 
     lines += ["", "## Training cost and operating point (seed 0)", "",
               "Median epoch time x epochs (the 2 cores were shared with other work at times: rough), updates, and "
