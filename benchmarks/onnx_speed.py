@@ -35,11 +35,13 @@ import numpy as np
 
 import jiwer
 import torch
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # provenance, from any directory
 
 import espnet_layerprune  # noqa: E402,F401
 from espnet_layerprune.bin import export  # noqa: E402
+from espnet_layerprune.checks.audio import audio_expectations  # noqa: E402
 from espnet_layerprune.core.data import load_utterances  # noqa: E402
 from espnet_layerprune.export.onnx_runtime import OnnxSpeech2Text, session_options  # noqa: E402
 from espnet_layerprune.models.features import features  # noqa: E402
@@ -243,7 +245,9 @@ def main(cmd=None):
     torch.set_num_threads(args.threads)
     config, model = f"{args.exp_dir}/config.yaml", f"{args.exp_dir}/{args.model_file}"
     utts = load_utterances(args.data, args.num_utts)
-    audio = sum(len(u.speech) for u in utts) / 16000
+    with open(config) as f:  # seconds at the rate the model's front end expects
+        fs, _ = audio_expectations(yaml.safe_load(f))
+    audio = sum(len(u.speech) for u in utts) / fs
     rows = [run_depth(args, config, model, depth, utts) for depth in args.depths]
     lines = report(args, rows, utts, audio, model)
     Path(args.out).write_text("\n".join(lines) + "\n")

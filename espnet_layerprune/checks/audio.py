@@ -119,3 +119,19 @@ def audio_expectations(train_args) -> Tuple[int, int]:
         return fs, 1
     input_layer = (get("encoder_conf") or {}).get("input_layer", "conv2d")
     return fs, min_samples(frontend_conf, input_layer)
+
+
+def sample_rate(model, train_args=None) -> int:
+    """The sampling rate (Hz) the model's front end expects.
+
+    Read from the front end itself (``fs`` of ESPnet's windowing front ends, the mel filterbank's
+    ``sr`` of ``DefaultFrontend``), else from ``frontend_conf.fs`` of the training arguments
+    (``config.yaml``, default 16000, as ESPnet's).
+    """
+    frontend = getattr(model, "frontend", None)
+    fs = getattr(frontend, "fs", None)
+    if fs is None:
+        fs = (getattr(getattr(frontend, "logmel", None), "mel_options", None) or {}).get("sr")
+    if fs is None:
+        return audio_expectations(train_args or {})[0]
+    return int(fs)

@@ -34,6 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import yaml
 
+from espnet_layerprune.checks.audio import sample_rate
 from espnet_layerprune.core.plan import PrunePlan
 from espnet_layerprune.core.units import units_of_layers
 from espnet_layerprune.models.pruning import PruneResult, head_for, prune_model
@@ -240,7 +241,7 @@ def copy_referenced_files(conf: dict, output_dir: Path) -> List[Path]:
 def _check_same_outputs(source, exported, seconds: float = 1.5) -> float:
     """Encode the same random audio with both models; return the max difference."""
     gen = torch.Generator().manual_seed(0)
-    speech = 0.1 * torch.randn(1, int(16000 * seconds), generator=gen)
+    speech = 0.1 * torch.randn(1, int(sample_rate(source) * seconds), generator=gen)
     lengths = torch.tensor([speech.size(1)])
     with torch.no_grad():
         a, _ = source.encode(speech, lengths)

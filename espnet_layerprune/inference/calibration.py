@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 from torch.utils.flop_counter import FlopCounterMode
 
-from espnet_layerprune.checks.audio import audio_expectations
+from espnet_layerprune.checks.audio import audio_expectations, sample_rate  # noqa: F401 (re-exported)
 from espnet_layerprune.core.ctc import error_rates, word_errors
 from espnet_layerprune.core.units import PruneRequest
 from espnet_layerprune.core.errors import ConfigError
@@ -36,22 +36,6 @@ def requests_of(model) -> List[Dict[str, int]]:
     """Every depth, and every trained size of a data-driven supernet."""
     out = [{"prune_depth": d} for d in range(1, model.encoder.num_layers + 1)]
     return out + [{"prune_size": k} for k in trained_sizes(model)]
-
-
-def sample_rate(model, train_args=None) -> int:
-    """The sampling rate (Hz) the model's front end expects.
-
-    Read from the front end itself (``fs`` of ESPnet's windowing front ends, the mel filterbank's
-    ``sr`` of ``DefaultFrontend``), else from ``frontend_conf.fs`` of the training arguments
-    (``config.yaml``, default 16000, as ESPnet's).
-    """
-    frontend = getattr(model, "frontend", None)
-    fs = getattr(frontend, "fs", None)
-    if fs is None:
-        fs = (getattr(getattr(frontend, "logmel", None), "mel_options", None) or {}).get("sr")
-    if fs is None:
-        return audio_expectations(train_args or {})[0]
-    return int(fs)
 
 
 def length_balanced(utts: Sequence, n: int) -> list:

@@ -38,6 +38,7 @@ from typing import Dict, Iterable, Mapping, Optional, Sequence
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from espnet_layerprune.checks.audio import sample_rate
 from espnet_layerprune.core.units import units_of_layers
 from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import head_for
@@ -99,9 +100,11 @@ class ExitCost:
 
     @classmethod
     @torch.no_grad()
-    def measure(cls, model, seconds: Sequence[float] = (3.0, 9.0), fs: int = 16000) -> "ExitCost":
+    def measure(cls, model, seconds: Sequence[float] = (3.0, 9.0), fs: Optional[int] = None) -> "ExitCost":
         """Count the front end and one encoder block of ``model`` (a built ESPnet model with a
-        prunable encoder, in eval mode) at two utterance lengths, and fit the two cost functions."""
+        prunable encoder, in eval mode) at two utterance lengths (of audio at ``fs``, default the
+        rate of the model's front end), and fit the two cost functions."""
+        fs = fs or sample_rate(model)
         encoder = model.encoder
         points = []
         for s in seconds:
