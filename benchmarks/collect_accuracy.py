@@ -151,7 +151,7 @@ def main() -> None:
 
     depths = sorted({d for seeds in runs.values() for r in seeds.values() for d in r["depth"]}, reverse=True)
     rows = [m for m in ["baseline", *sorted(k for k in runs if k.startswith("individual")), *LABELS] if m in runs]
-    rows = list(dict.fromkeys(rows))
+    rows = [m for m in dict.fromkeys(rows) if any(r["depth"] or r["size"] for r in runs[m].values())]
     label = {**LABELS, **{m: f"individual {m[10:].replace('_ictc', '')} layers + interCTC" for m in runs
                           if m.endswith("_ictc")}, **{m: f"individual {m[10:]} layers" for m in runs
                                                       if re.fullmatch(r"individual\d+", m)}}
@@ -233,7 +233,7 @@ def main() -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for m in rows:
         run = runs[m].get(0)
-        if run is None:
+        if run is None or not (run["depth"] or run["size"]):  # still training: no decodes yet
             continue
         curve = run["curve"]
         vals = [v for _, v in curve]
