@@ -146,10 +146,11 @@ def main() -> None:
     def errors(model, depth):
         return [r["depth"][depth] for r in runs.get(model, {}).values() if depth in r["depth"]]
 
-    def individual(d):
-        return errors("baseline", d) if d == 12 else errors(f"individual{d}", d)
-
     depths = sorted({d for seeds in runs.values() for r in seeds.values() for d in r["depth"]}, reverse=True)
+    full = depths[0] if depths else 0  # the plain full-depth model ("baseline") IS the individual model there
+
+    def individual(d):
+        return errors("baseline", d) if d == full else errors(f"individual{d}", d)
     rows = [m for m in ["baseline", *sorted(k for k in runs if k.startswith("individual")), *LABELS] if m in runs]
     rows = [m for m in dict.fromkeys(rows) if any(r["depth"] or r["size"] for r in runs[m].values())]
     label = {**LABELS, **{m: f"individual {m[10:].replace('_ictc', '')} layers + interCTC" for m in runs
@@ -173,13 +174,13 @@ def main() -> None:
         if not b:
             continue
         for m in rows:
-            if m.startswith("individual") or (m == "baseline" and d == 12):
+            if m.startswith("individual") or (m == "baseline" and d == full):
                 continue
             a = errors(m, d)
             if a:
-                claim = "paper 2: full supernet slightly better" if d == 12 and m != "baseline" else \
+                claim = "paper 2: full supernet slightly better" if d == full and m != "baseline" else \
                     "paper 1: pruned = individual" if m != "baseline" else "plain model pruned"
-                comparisons.append((claim, label.get(m, m), f"individual {d}", d, a, b, d == 12 and m != "baseline"))
+                comparisons.append((claim, label.get(m, m), f"individual {d}", d, a, b, d == full and m != "baseline"))
         for m in [k for k in rows if k.endswith("_ictc")]:
             if errors(m, d):
                 claim = ("deep supervision alone" if m == f"individual{d}_ictc"
@@ -199,7 +200,7 @@ def main() -> None:
     sized = [m for m in rows if any(r["size"] for r in runs[m].values())]
     individual_params = {}  # depth -> encoder parameters of the individually trained model
     for d in depths:
-        key = "baseline" if d == 12 else f"individual{d}"
+        key = "baseline" if d == full else f"individual{d}"
         found = [r["params"].get(d) for r in runs.get(key, {}).values() if r["params"].get(d)]
         if found:
             individual_params[d] = found[0]

@@ -46,15 +46,14 @@ from provenance import REPO, header  # noqa: E402
 
 
 def load_audio(data_dir: Path, max_utts: int):
-    """``([(key, waveform)], seconds of audio, sample rate)``."""
-    utts, seconds, rates = [], 0.0, set()
+    """``([(key, waveform)], seconds of audio)``, each file at its own rate."""
+    utts, seconds = [], 0.0
     for line in (data_dir / "wav.scp").read_text().splitlines()[:max_utts]:
         key, path = line.split(maxsplit=1)
         wav, rate = soundfile.read(path.strip(), dtype="float32")
         utts.append((key, torch.from_numpy(wav)))
         seconds += len(wav) / rate
-        rates.add(rate)
-    return utts, seconds, rates.pop() if len(rates) == 1 else None
+    return utts, seconds
 
 
 def build_speech2text(args, beam_size: int, **options) -> Speech2Text:
@@ -117,7 +116,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
 
-    utts, audio_s, rate = load_audio(args.data, args.max_utts)
+    utts, audio_s = load_audio(args.data, args.max_utts)
     wavs = [w for _, w in utts]
     s2t = build_speech2text(args, beam_size=1)
     model = s2t.asr_model.eval()
