@@ -2,9 +2,10 @@
 """Lean decoding as the recipe runs it: the decoding command (stage 5 of run.sh) with and without the
 intermediate CTC outputs, side by side.
 
-``--return_interctc true`` is what every decode did before 2026-12-07: ESPnet's loop normalises, projects
-and greedy-decodes every intermediate CTC layer, and writes each one's text
-(``encoder_interctc_layer<N>.txt``); the default computes and writes the final output only. Each repeat
+``--return_interctc true --matmul_ffn false`` is what every decode did before 2026-12-07: ESPnet's loop
+normalises, projects and greedy-decodes every intermediate CTC layer, and writes each one's text
+(``encoder_interctc_layer<N>.txt``), and ``conv1d`` computes the convolutional feed-forward; the default
+computes and writes the final output only, the feed-forward as matrix products over windows. Each repeat
 runs both commands once, alternating which goes first; the time is ``decode_seconds`` of ``pruning.yaml``
 (decoding only: model loading excluded). Appends a section to ``--out`` (or prints it)::
 
@@ -33,7 +34,8 @@ DECODE_CONFIG = REPO / "egs2" / "synth_en" / "asr1" / "conf" / "decode_ctc.yaml"
 
 def decode(args, depth: int, stock: bool, out: Path) -> float:
     """Seconds of one CLI decode (``decode_seconds``), checking it wrote what it should. The stock arm is
-    ``--return_interctc true``, or with ``--baseline_code`` that checkout's decoder as it was (no flag)."""
+    ``--return_interctc true --matmul_ffn false``, or with ``--baseline_code`` that checkout's decoder as it
+    was (no flag)."""
     cmd = [sys.executable, "-m", "espnet_layerprune.bin.asr_inference", "--config", str(args.decode_config),
            "--ngpu", "0", "--asr_train_config", str(args.exp_dir / "config.yaml"),
            "--asr_model_file", str(args.exp_dir / args.model), "--output_dir", str(out),
@@ -42,7 +44,7 @@ def decode(args, depth: int, stock: bool, out: Path) -> float:
     if stock and args.baseline_code:
         env["PYTHONPATH"] = str(args.baseline_code)
     else:
-        cmd += ["--return_interctc", str(stock).lower()]
+        cmd += ["--return_interctc", str(stock).lower(), "--matmul_ffn", str(not stock).lower()]
         env["PYTHONPATH"] = str(REPO)
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if done.returncode:
@@ -64,7 +66,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--baseline_code", type=Path, default=None,
                    help="a checkout of an earlier commit whose decoder is the stock arm (e.g. the commit before "
-                   "lean decoding), instead of --return_interctc true on this one")
+                   "lean decoding), instead of --return_interctc true --matmul_ffn false on this one")
     p.add_argument("--out", type=Path, default=None, help="markdown file to append the section to")
     args = p.parse_args()
     times = {(d, s): [] for d in args.depths for s in (True, False)}
@@ -83,8 +85,8 @@ def main() -> None:
              "excluded); *lean* = the default; *stock* = "
              + (f"the decoder of the checkout `{args.baseline_code}` (commit {git_head(args.baseline_code)}), "
                 "which decodes and writes every intermediate layer too" if args.baseline_code else
-                "`--return_interctc true` (as before 2026-12-07: every intermediate layer also decoded and "
-                "written)"), "",
+                "`--return_interctc true --matmul_ffn false` (as before 2026-12-07: every intermediate layer also "
+                "decoded and written, the feed-forward by `conv1d`)"), "",
              "| depth | stock s (median) | lean s (median) | speed-up |", "|---:|---:|---:|---:|"]
     for d in args.depths:
         s, l = statistics.median(times[(d, True)]), statistics.median(times[(d, False)])

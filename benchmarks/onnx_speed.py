@@ -8,7 +8,8 @@ order rotating from pass to pass), one utterance at a time, ``--threads`` thread
 medians over passes. The decoders:
 
 - PyTorch (lean): ``Speech2Text(prune_depth=N, ctc_greedy=True, beam_size=1, ctc_weight=1.0)``, the
-  intermediate CTC outputs not computed (``encoder.return_intermediate = False``);
+  intermediate CTC outputs not computed (``encoder.return_intermediate = False``), the convolutional
+  feed-forward as matrix products over windows (``matmul_ffn``, the default since 2026-12-07);
 - ONNX fp32 / int8: ``OnnxSpeech2Text(dir, precision=...)`` (front end, kept layers, CTC head in one
   graph; greedy CTC in numpy).
 
@@ -197,7 +198,7 @@ def report(args, rows, utts, audio: float, model: str) -> list:
         f"one utterance at a time, median of {args.repeats} passes interleaved utterance by utterance; "
         "RTF = decode seconds / audio seconds; WER in % (jiwer)",
         "- PyTorch (lean): `Speech2Text(prune_depth=N, ctc_greedy=True, beam_size=1, ctc_weight=1.0)`, "
-        "intermediate CTC outputs not computed; ONNX: `bin.export --format onnx --quantize int8 --prune_depth N`, "
+        "intermediate CTC outputs not computed, feed-forward as matrix products (`matmul_ffn`); ONNX: `bin.export --format onnx --quantize int8 --prune_depth N`, "
         "run by `OnnxSpeech2Text(precision=fp32|int8)` (front end, kept layers, CTC head in one graph)",
         f"- target (issue 25): ONNX fp32 <= {TARGET['onnx_fp32']}x and int8 <= {TARGET['onnx_int8']}x of "
         f"PyTorch's time at every depth, WER within {WER_MARGIN} of PyTorch's",

@@ -10,8 +10,9 @@ Writes ``docs/results/speed.md`` and ``docs/results/speed.png``:
 3. all L prefix depths in one pass (intermediate outputs through the shared CTC head) against L
    separate greedy decodes;
 4. the whole ``Speech2Text`` greedy CTC call, one utterance at a time, lean (the default: only the
-   final output is computed) against the stock behaviour (``return_interctc=True``: ESPnet's loop also
-   greedy-decodes every intermediate CTC layer), at every depth.
+   final output is computed, the convolutional feed-forward as matrix products) against the stock
+   behaviour (``return_interctc=True, matmul_ffn=False``: ESPnet's loop also greedy-decodes every
+   intermediate CTC layer, and ``conv1d`` computes the feed-forward), and each lever alone, at every depth.
 
 Audio comes from a Kaldi dir (``--data``), e.g. the synth_en test set; the model is a trained one
 (speed does not depend on its accuracy, but beam search length does a little)::
@@ -38,6 +39,7 @@ from espnet2.asr.encoder.transformer_encoder import TransformerEncoder  # noqa: 
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 import espnet_layerprune  # noqa: E402,F401
+from espnet_layerprune.inference.matmul_ffn import MATMUL_CLASSES, use_matmul_ffn  # noqa: E402
 from espnet_layerprune.inference.speech2text import Speech2Text  # noqa: E402
 from espnet_layerprune.export.model_dir import renumber_kept_blocks  # noqa: E402
 from espnet_layerprune.models.features import features  # noqa: E402
@@ -94,9 +96,12 @@ def flops(model, wav) -> dict:
 
 
 def stock_encoder_like(enc, conf: dict, layers):
-    """A stock ESPnet TransformerEncoder with the given 1-based layers' weights."""
+    """A stock ESPnet TransformerEncoder with the given 1-based layers' weights, its feed-forward
+    computed as ``enc``'s is (so the comparison measures the prunable machinery only)."""
     stock = TransformerEncoder(**dict(conf, num_blocks=len(layers))).eval()
     stock.load_state_dict(renumber_kept_blocks(enc.state_dict(), layers, "encoders."), strict=True)
+    if any(isinstance(m, tuple(MATMUL_CLASSES.values())) for m in enc.modules()):
+        use_matmul_ffn(stock)
     return stock
 
 
@@ -134,11 +139,16 @@ def main() -> None:
     # batch 1 in the 2026-11-22 table).
     by_length = sorted(wavs, key=len)
     batches = [by_length[i:i + args.batch_size] for i in range(0, len(by_length), args.batch_size)]
-    results = {d: {"greedy_b1": [], "greedy_batched": [], "beam_b1": [], "call_lean": [], "call_stock": []}
+    arms = {  # the whole call: stock, each lever alone, and both (the default)
+        "call_stock": dict(return_interctc=True, matmul_ffn=False),
+        "call_lean_conv1d": dict(matmul_ffn=False),
+        "call_interctc_matmul": dict(return_interctc=True),
+        "call_lean": {},
+    }
+    results = {d: {"greedy_b1": [], "greedy_batched": [], "beam_b1": [], **{a: [] for a in arms}}
                for d in depths}
     beam = build_speech2text(args, beam_size=4)
-    lean = build_speech2text(args, beam_size=1, ctc_greedy=True)
-    stock_call = build_speech2text(args, beam_size=1, ctc_greedy=True, return_interctc=True)
+    calls = {arm: build_speech2text(args, beam_size=1, ctc_greedy=True, **opts) for arm, opts in arms.items()}
     numpy_wavs = [w.numpy() for w in wavs]
     with torch.inference_mode():
         for _ in range(args.repeats):  # interleave depths in every repeat: noise hits all alike
@@ -148,7 +158,7 @@ def main() -> None:
                     results[d]["greedy_batched"] += time_it(lambda: [encode_greedy(model, b) for b in batches], 1)
                 beam.asr_model.encoder.keep_layers(list(range(1, d + 1)))
                 results[d]["beam_b1"] += time_it(lambda: [beam(w) for w in wavs[: args.beam_utts]], 1)
-                for name, s2t_d in (("call_lean", lean), ("call_stock", stock_call)):
+                for name, s2t_d in calls.items():
                     results[d][name] += time_it(lambda: [s2t_d(w, prune_depth=d) for w in numpy_wavs], 1)
     beam_audio = audio_s * sum(len(w) for w in wavs[: args.beam_utts]) / sum(len(w) for w in wavs)
 
@@ -196,9 +206,9 @@ def main() -> None:
             "rtf_b1": med["greedy_b1"] / audio_s, "ratio_b1": med["greedy_b1"] / ref["greedy_b1"],
             "rtf_batched": med["greedy_batched"] / audio_s, "ratio_batched": med["greedy_batched"] / ref["greedy_batched"],
             "rtf_beam": med["beam_b1"] / beam_audio, "ratio_beam": med["beam_b1"] / ref["beam_b1"],
-            "rtf_lean": med["call_lean"] / audio_s, "rtf_stock": med["call_stock"] / audio_s,
-            "lean_speedup": statistics.median(
-                s / l for s, l in zip(results[d]["call_stock"], results[d]["call_lean"])),
+            **{f"rtf_{arm}": med[arm] / audio_s for arm in arms},
+            **{f"speedup_{arm}": statistics.median(s / t for s, t in zip(results[d]["call_stock"], results[d][arm]))
+               for arm in arms},
         })
     write_report(args, rows, overhead, one, many, L, audio_s, f)
 
@@ -248,15 +258,19 @@ def write_report(args, rows, overhead, one, many, L, audio_s, f) -> None:
         "## Lean decoding: the whole `Speech2Text` greedy CTC call",
         "",
         "One utterance per call (`ctc_greedy=True`, `prune_depth=d` per call), the same weights and audio, "
-        "interleaved. *stock*: `return_interctc=True`, what every decode did before 2026-12-07 (ESPnet's loop "
-        "also normalises, projects and greedy-decodes every intermediate CTC layer of the network); *lean*: the "
-        "default, only the final output. Speed-up: median over repeats of stock time / lean time.",
+        "interleaved. *stock*: `return_interctc=True, matmul_ffn=False`, what every decode did before 2026-12-07 "
+        "(ESPnet's loop also normalises, projects and greedy-decodes every intermediate CTC layer of the network, "
+        "and `conv1d` computes the feed-forward); *lean*: the default, only the final output, the feed-forward as "
+        "matrix products over windows (`inference/matmul_ffn.py`); the middle columns are each lever alone. "
+        "Speed-up: median over repeats of stock time / that arm's time.",
         "",
-        "| depth | stock RTF | lean RTF | speed-up |",
-        "|---:|---:|---:|---:|",
+        "| depth | stock RTF | lean RTF | speed-up, lean | final output only (conv1d) | matmul FFN only (with interCTC) |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        lines.append(f"| {r['depth']} | {r['rtf_stock']:.4f} | {r['rtf_lean']:.4f} | {r['lean_speedup']:.2f}x |")
+        lines.append(f"| {r['depth']} | {r['rtf_call_stock']:.4f} | {r['rtf_call_lean']:.4f} | "
+                     f"{r['speedup_call_lean']:.2f}x | {r['speedup_call_lean_conv1d']:.2f}x | "
+                     f"{r['speedup_call_interctc_matmul']:.2f}x |")
     lines += ["", "![decode time against depth](speed.png)", ""]
     (args.out_dir / "speed.md").write_text("\n".join(lines))
     print("\n".join(lines))

@@ -57,7 +57,8 @@ from espnet_layerprune.inference.speech2text import Speech2Text, best_text  # no
 
 LEXICON_OPTIONS = ("lexicon_lm", "lexicon_lm_weight", "lexicon_word_bonus", "lexicon_beam")
 EXIT_OPTIONS = ("exit_threshold", "exit_measure", "exit_min_depth", "exit_patience", "exit_gate", "exit_every")
-SPEECH2TEXT_OPTIONS = (PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy", "precision", "return_interctc")
+SPEECH2TEXT_OPTIONS = (PRUNE_OPTIONS + ("prune_budget", "use_prune_plan", "ctc_greedy", "precision", "return_interctc",
+                                        "matmul_ffn")
                        + LEXICON_OPTIONS + EXIT_OPTIONS)
 
 
@@ -87,6 +88,10 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--return_interctc", type=str2bool, default=False,
                         help="Also decode every intermediate CTC layer (ESPnet's stock behaviour; written "
                         "to encoder_interctc_layer<N>.txt). Off: decoding computes only the final output.")
+    parser.add_argument("--matmul_ffn", type=str2bool, default=True,
+                        help="Compute the encoder's convolutional feed-forward (positionwise_layer_type conv1d) "
+                        "as one matrix product over windows: faster for short sequences, equal to ESPnet's "
+                        "conv1d up to float rounding. false: ESPnet's conv1d.")
     group = parser.add_argument_group("Lexicon-constrained CTC search (espnet_layerprune)")
     group.add_argument("--lexicon_lm", type=str_or_none, default=None,
                        help="Word n-gram LM (bin.train_ngram); its words are the lexicon. Replaces the "

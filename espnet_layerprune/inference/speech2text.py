@@ -40,6 +40,7 @@ from espnet_layerprune.inference.decoders import greedy_search, lexicon_search
 from espnet_layerprune.inference.early_exit import EarlyExit, ExitTracker, check_threshold, policy_from_options
 from espnet_layerprune.inference.exit_cost import blocks_run
 from espnet_layerprune.inference.lexicon_search import LexiconBeamSearch, lexicon_from_tokenizer
+from espnet_layerprune.inference.matmul_ffn import use_matmul_ffn
 from espnet_layerprune.inference.ngram import NgramLM
 from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.models.pruning import depth_networks, head_for, prune_model, resolve_for_model
@@ -84,6 +85,9 @@ class Speech2Text(stock.Speech2Text):
             ``(n-best, intermediate n-best)`` (the stock behaviour). Off by default: a call then
             computes only what it returns (no extra LayerNorm, CTC head or token loop per
             intermediate layer; self-conditioning still runs) and returns the n-best list.
+        matmul_ffn: Compute the encoder's convolutional feed-forward as one matrix product over
+            windows (:mod:`.matmul_ffn`: faster for short sequences, equal up to float rounding);
+            ``False`` keeps ESPnet's ``conv1d``.
         **kwargs: Everything ``espnet2.bin.asr_inference.Speech2Text`` accepts.
     """
 
@@ -108,6 +112,7 @@ class Speech2Text(stock.Speech2Text):
         exit_every: int = 1,
         precision: str = "fp32",
         return_interctc: bool = False,
+        matmul_ffn: bool = True,
         **kwargs,
     ):
         if (ctc_greedy or lexicon_lm) and kwargs.get("batch_size", 1) > 1:
@@ -130,6 +135,9 @@ class Speech2Text(stock.Speech2Text):
             check_checkpoint_matches(self.asr_model, model_file)  # no silently random layers
         if hasattr(self.asr_model.encoder, "return_intermediate"):
             self.asr_model.encoder.return_intermediate = return_interctc
+        if matmul_ffn:
+            logging.info("convolutional feed-forward as matrix products: %d modules",
+                         use_matmul_ffn(self.asr_model.encoder))
         self.compute_dtype = numerics.resolve(precision, option="--precision")
         if not numerics.set_encoder_dtype(self.asr_model, self.compute_dtype) and self.compute_dtype is not None:
             raise ConfigError("--precision bf16 needs a prunable encoder (prunable_transformer, ...)")
