@@ -22,6 +22,8 @@
 #                     without weight sharing across depths; decoded at every listed depth <= D)
 #   supernet_matched  the supernet given the individual models' total updates (4 x the preset's epochs)
 #   supernet          interCTC + stochastic depth (conf/train_supernet.yaml; seed 0 IS the main job's model)
+#   supernet_distill  the supernet with in-place distillation (model_conf.interctc_distill_weight 0.5: the
+#                     top layer's posteriors teach the intermediate CTC layers; issue 22, item 5)
 #   simple_top_k, iterative_zero_out            data-driven supernets (decoded at depths and at sizes)
 #   simple_top_k_per_size_ctc                   Simple-Top-k with one CTC head per size
 # Decoding is greedy CTC only (the comparison is of the networks, not of the LM).
@@ -61,7 +63,7 @@ fi
 ${python} "${repo}/benchmarks/study_test_set.py" --corpus_dir "${corpus_dir}" --num_utts "${test_utts}" --nj 2
 
 gen=${exp_dir}/bench_configs; mkdir -p "${gen}"
-make_config() {  # make_config BASE OUT SEED [num_blocks] [per_size_ctc] [no_stochastic_depth]
+make_config() {  # make_config BASE OUT SEED [num_blocks] [per_size_ctc] [no_stochastic_depth] [distill_weight]
   ${python} - "$@" <<'PY'
 import sys, yaml
 base, out, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -75,6 +77,8 @@ if len(sys.argv) > 5 and sys.argv[5] == "true":
     conf["model_conf"]["per_size_ctc"] = True
 if len(sys.argv) > 6 and sys.argv[6] == "true":
     conf["encoder_conf"]["stochastic_depth_rate"] = 0.0
+if len(sys.argv) > 7 and sys.argv[7]:
+    conf["model_conf"]["interctc_distill_weight"] = float(sys.argv[7])
 supernet = (conf.get("model_conf") or {}).get("supernet") or {}
 if supernet.get("method") in ("simple_top_k", "iterative_zero_out"):
     # The reference code's behaviour wherever it is an option (docs/supernet.md, "Where we differ").
@@ -92,7 +96,7 @@ PY
 for entry in ${queue}; do
   model=${entry%%:*}; seed=${entry#*:}
   [[ "${seed}" =~ ^[0-9]+$ ]] || { echo "error: queue entry ${entry}: the seed must be an integer" >&2; exit 1; }
-  ds=${depths}; blocks=""; per_size=""; no_sd=""; ep=${epochs}
+  ds=${depths}; blocks=""; per_size=""; no_sd=""; distill=""; ep=${epochs}
   case "${model}" in
     baseline) base=conf/train_baseline.yaml ;;
     individual[0-9]*_ictc) base=conf/train_supernet.yaml; blocks=${model#individual}; blocks=${blocks%_ictc}
@@ -100,9 +104,10 @@ for entry in ${queue}; do
     individual[0-9]*) base=conf/train_baseline.yaml; blocks=${model#individual}; ds=${blocks} ;;
     supernet) base=conf/train_supernet.yaml ;;
     supernet_matched) base=conf/train_supernet.yaml; ep=$(( epochs * 4 )) ;;  # = individual 12+9+6+3 updates
+    supernet_distill) base=conf/train_supernet.yaml; distill=0.5 ;;
     simple_top_k|iterative_zero_out) base=conf/train_${model}.yaml ;;
     simple_top_k_per_size_ctc) base=conf/train_simple_top_k.yaml; per_size=true ;;
-    *) echo "error: unknown model '${model}' in --queue (baseline, individualD, individualD_ictc, supernet, supernet_matched, simple_top_k, iterative_zero_out, simple_top_k_per_size_ctc)" >&2; exit 1 ;;
+    *) echo "error: unknown model '${model}' in --queue (baseline, individualD, individualD_ictc, supernet, supernet_matched, supernet_distill, simple_top_k, iterative_zero_out, simple_top_k_per_size_ctc)" >&2; exit 1 ;;
   esac
   last=7
   if [ "${model}" = supernet ] && [ "${seed}" = 0 ]; then
@@ -110,7 +115,7 @@ for entry in ${queue}; do
     last=6                         # and its RESULTS.md (with the lexicon decoder) is left as it is
   else
     cfg=${gen}/train_${model}_seed${seed}.yaml
-    make_config "${base}" "${cfg}" "${seed}" "${blocks}" "${per_size}" "${no_sd}"
+    make_config "${base}" "${cfg}" "${seed}" "${blocks}" "${per_size}" "${no_sd}" "${distill}"
   fi
   sizes=""
   grep -qE "^ *method: *(simple_top_k|iterative_zero_out)" "${cfg}" \

@@ -31,11 +31,12 @@ LABELS = {
     "baseline": "plain 12-layer model, pruned at run time",
     "supernet": "supernet: interCTC + stochastic depth",
     "supernet_matched": "supernet, compute-matched (4x updates)",
+    "supernet_distill": "supernet + in-place distillation",
     "simple_top_k": "supernet: Simple-Top-k",
     "iterative_zero_out": "supernet: Iterative-Zero-Out",
     "simple_top_k_per_size_ctc": "supernet: Simple-Top-k, per-size CTC heads",
 }
-NAME = re.compile(r"^asr_train_(baseline|individual\d+_ictc|individual\d+|supernet_matched|supernet|"
+NAME = re.compile(r"^asr_train_(baseline|individual\d+_ictc|individual\d+|supernet_matched|supernet_distill|supernet|"
                   r"simple_top_k_per_size_ctc|simple_top_k|iterative_zero_out)(?:_seed(\d+))?(?:_ep\d+)?_(?:bpe\d+|char)$")
 GOAL = 0.5  # WER points: "about as good as a model trained at that size"
 NOTES = "<!-- notes: kept by collect_accuracy.py -->"

@@ -36,6 +36,7 @@ from espnet_layerprune.core.errors import ConfigError
 from espnet_layerprune.core.units import check_depth
 from espnet_layerprune.encoders.prunable import PrunableEncoderMixin
 from espnet_layerprune.encoders.run_plan import UnitGates
+from espnet_layerprune.models.distillation import posterior_kl
 from espnet_layerprune.models.features import encoder_input
 from espnet_layerprune.supernet import Supernet, SubnetPass
 
@@ -50,6 +51,10 @@ class LayerPruneASRModel(ESPnetASRModel):
         supernet: The schedule, see :class:`~espnet_layerprune.supernet.Supernet`
             (``method``, ``sizes``, ``stage1_steps``, ...). Required: the scored
             methods need at least ``stage1_steps``.
+        interctc_distill_weight: In-place distillation: each intermediate CTC layer is also
+            trained towards the top layer's posteriors of the same pass, with this weight
+            (:mod:`espnet_layerprune.models.distillation`); 0 (the default) is ESPnet's
+            intermediate CTC. Needs ``interctc_weight > 0`` and ``ctc_weight > 0``.
         per_size_ctc: Give each size below the largest its own CTC output layer
             (as the paper's reference code); default: one shared head, so that
             every size decodes with ESPnet's stock ``model.ctc``. A pass with
@@ -95,6 +100,7 @@ class LayerPruneASRModel(ESPnetASRModel):
         lang_token_id: int = -1,
         supernet: Optional[dict] = None,
         per_size_ctc: bool = False,
+        interctc_distill_weight: float = 0.0,
     ):
         if not isinstance(encoder, PrunableEncoderMixin):
             raise ConfigError(
@@ -111,6 +117,14 @@ class LayerPruneASRModel(ESPnetASRModel):
             raise ConfigError("model: layerprune does not support model_conf.aux_ctc")
         if per_size_ctc and ctc_weight == 0.0:
             raise ConfigError("per_size_ctc: true needs ctc_weight > 0")
+        if not 0.0 <= interctc_distill_weight < float("inf"):
+            raise ConfigError(f"model_conf.interctc_distill_weight must be >= 0, got {interctc_distill_weight}")
+        if interctc_distill_weight > 0.0 and (interctc_weight == 0.0 or ctc_weight == 0.0):
+            raise ConfigError(
+                "model_conf.interctc_distill_weight > 0 needs interctc_weight > 0 and ctc_weight > 0 "
+                f"(it teaches the intermediate CTC layers), got interctc_weight {interctc_weight}, "
+                f"ctc_weight {ctc_weight}"
+            )
         super().__init__(
             vocab_size=vocab_size,
             token_list=token_list,
@@ -141,6 +155,7 @@ class LayerPruneASRModel(ESPnetASRModel):
             extract_feats_in_collect_stats=extract_feats_in_collect_stats,
             lang_token_id=lang_token_id,
         )
+        self.interctc_distill_weight = interctc_distill_weight
         self.supernet = Supernet.from_config(
             supernet, encoder.num_units, encoder.units_per_layer
         )
@@ -282,7 +297,8 @@ class LayerPruneASRModel(ESPnetASRModel):
             stats["cer_ctc"] = cer_ctc
             stats["wer_ctc"] = wer_ctc
             if self.interctc_weight != 0.0 and intermediate_outs:
-                loss_inter = 0.0
+                loss_inter = loss_distill = 0.0
+                teacher = head.log_softmax(out) if self.interctc_distill_weight else None
                 for layer, hidden in intermediate_outs:
                     loss_ic, cer_ic, wer_ic = self._head_ctc_loss(
                         self.ctc, hidden, out_lens, text, text_lengths
@@ -291,9 +307,16 @@ class LayerPruneASRModel(ESPnetASRModel):
                     stats[f"loss_interctc_layer{layer}"] = loss_ic.detach()
                     stats[f"cer_interctc_layer{layer}"] = cer_ic
                     stats[f"wer_interctc_layer{layer}"] = wer_ic
+                    if teacher is not None:
+                        loss_distill = loss_distill + posterior_kl(teacher, self.ctc.log_softmax(hidden), out_lens)
                 loss_inter = loss_inter / len(intermediate_outs)
                 w = self.interctc_weight
                 loss_ctc = (1 - w) * loss_ctc + w * loss_inter
+                if teacher is not None:
+                    loss_distill = loss_distill / len(intermediate_outs)
+                    stats["loss_distill"] = loss_distill.detach()
+                    if self.training:  # validation keeps the CTC loss that picks the averaged checkpoints
+                        loss_ctc = loss_ctc + self.interctc_distill_weight * loss_distill
         if self.ctc_weight != 1.0:
             # _calc_att_loss may extend the lengths in place (lang_token_id).
             loss_att, acc, cer, wer = self._calc_att_loss(
