@@ -60,7 +60,7 @@ WER_MARGIN = 0.3  # percentage points
 NOTES = """What the graphs hold, and why some of it stays float32:
 
 - Both graphs run PyTorch's input path (`bin.export --format onnx`, `espnet_layerprune/export/onnx_graph.py`):
-  the front end (STFT as a convolution with the windowed DFT basis, power, mel, log, utterance MVN), the
+  the front end (STFT as a product with the windowed DFT basis, power, mel, log, utterance MVN), the
   encoder's own input layer (`embed_input`: conv2d8 subsampling, positional encoding), the kept layers only,
   the final output only (no intermediate CTC), the CTC head; padded batches decode as single utterances.
 - int8 (`--quantize int8`, onnxruntime's `quantize_dynamic`, weights int8 per output channel, activations
@@ -75,8 +75,13 @@ NOTES = """What the graphs hold, and why some of it stays float32:
   the input layer's first convolution (one input channel, a 9-column product) stay float32 too.
 - The front end and the input layer are a fixed cost per second of audio that pruning does not reduce: the
   fewer layers run, the larger their share, and the smaller the gain of int8 (see the table above).
-  onnxruntime's own STFT operator was 15x slower than the DFT convolution; folding each frame around its
-  centre (half the products) needed gathers that cost more than they saved.""".splitlines()
+  onnxruntime's own STFT operator was 15x slower than the DFT convolution. Since 2026-12-07 each windowed
+  frame is folded around its centre first (half the products), the frames cut from 80-sample blocks with
+  slices and a flip: 1.45x faster than the strided convolution with the full basis in onnxruntime (one
+  thread, 2-8 s of audio); an earlier fold that gathered every sample cost more than it saved.
+- Since 2026-12-07 lean PyTorch also computes the position-wise convolutions as matrix products over windows
+  (`matmul_ffn`, 1.07x at depth 12), so the ratios above are against a faster PyTorch than on 2026-12-07
+  12:48 (ONNX fp32 0.56-0.59x then).""".splitlines()
 
 
 def get_parser() -> argparse.ArgumentParser:
