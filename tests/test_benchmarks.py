@@ -138,3 +138,25 @@ def test_paired_bootstrap_of_the_accuracy_study_resolves_a_real_gap_and_not_nois
     point, lo, hi = paired_bootstrap(worse, base, words, draws=500)
     assert 2.0 < point < 4.0 and lo > 0.5 and verdict(lo, hi) == "fails"
     assert verdict(lo, hi, better=True) == "fails" and verdict(-1.0, -0.2, better=True) == "holds"
+
+
+def test_data_driven_sizes_meet_individual_models_interpolated_at_their_parameter_count():
+    from collect_accuracy import matched_individual, wer_interval
+
+    import numpy as np
+
+    words = np.full(4, 10.0)
+    by_depth = {3: [np.array([4.0, 4, 4, 4])], 6: [np.array([2.0, 2, 2, 2]), np.array([0.0, 0, 0, 0])]}
+    params = {3: 1_000, 6: 2_000, 12: 4_000}  # no 12-layer model decoded yet
+
+    def individual(d):
+        return by_depth.get(d)
+    mixed, how = matched_individual(1_250, params, individual)
+    assert how == "0.75 x 3 layers + 0.25 x 6 layers" and len(mixed) == 2  # every pair of seeds
+    np.testing.assert_allclose(mixed[0], 0.75 * 4 + 0.25 * 2)
+    _, how = matched_individual(3_000, params, individual)
+    assert how.startswith("nearest: 6 layers")  # nothing decoded above it
+    same, how = matched_individual(2_000, params, individual)
+    assert same is by_depth[6] and how.startswith("6 layers")
+    lo, hi = wer_interval(by_depth[6], words, draws=300)
+    assert 0.0 <= lo <= 10.0 <= hi <= 20.0  # seeds at 0% and 20%: the interval spans them
