@@ -160,3 +160,14 @@ def test_data_driven_sizes_meet_individual_models_interpolated_at_their_paramete
     assert same is by_depth[6] and how.startswith("6 layers")
     lo, hi = wer_interval(by_depth[6], words, draws=300)
     assert 0.0 <= lo <= 10.0 <= hi <= 20.0  # seeds at 0% and 20%: the interval spans them
+
+
+def test_ffn_forms_times_both_forms_in_decoding_and_training(tmp_path):
+    out = tmp_path / "ffn.md"
+    _run("ffn_forms.py", "--channels", "8", "--hidden", "16", "--frames", "10", "20", "--batches", "2x8",
+         "--repeats", "1", "--out", str(out))
+    rows = _table(out.read_text())
+    decode = [r for r in rows if r[0] in ("10", "20")]
+    train = [r for r in rows if r[0] == "2x8"]
+    assert len(decode) == 2 and len(train) == 2 and {r[1] for r in train} == {"fp32", "bf16 autocast"}
+    assert all(float(r[3]) > 0 and float(r[6]) > 0 for r in decode)

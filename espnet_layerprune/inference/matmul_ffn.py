@@ -4,7 +4,8 @@ ESPnet's convolutional feed-forward (``positionwise_layer_type: conv1d`` or ``co
 ``MultiLayeredConv1d``, ``Conv1dLinear``) is most of a decode on a CPU. For the short sequences of
 speech after subsampling (tens of frames), ``torch.conv1d`` pays a near-constant cost per call (about
 0.3 ms on one Zen 4 core below 30 frames); the same convolution as one ``linear`` over the windows of
-``kernel_size`` frames costs 0.4-0.7x of that there (docs/results/speed.md).
+``kernel_size`` frames takes 0.4-0.6x of that there and about as long from 90 frames on
+(docs/results/ffn_forms.md). In training (forward and backward) it is slower, so training keeps ``conv1d``.
 
 :func:`use_matmul_ffn` switches the modules' class to a subclass whose ``forward`` does so: the
 parameters, their names and the state dict stay the same, and no weight is copied (the
