@@ -226,6 +226,17 @@ def main() -> None:
         lines.append(f"| {claim} | {la} | {lb} | {d} | {point:+.2f} | [{lo:+.2f}, {hi:+.2f}] | "
                      f"{verdict(lo, hi, better)} |")
 
+    variants = [m for m in rows if m in ("supernet_distill", "supernet_matched")]
+    if variants and "supernet" in rows:
+        lines += ["", "## Supernet variants against the supernet (WER points, a - b)", "",
+                  "The same paired bootstrap; negative: the variant is better.", "",
+                  "| a | depth | a - b | 95% interval |", "|---|---:|---:|---|"]
+        for m in variants:
+            for d in depths:
+                if errors(m, d) and errors("supernet", d):
+                    point, lo, hi = paired_bootstrap(errors(m, d), errors("supernet", d), words)
+                    lines.append(f"| {label.get(m, m)} | {d} | {point:+.2f} | [{lo:+.2f}, {hi:+.2f}] |")
+
     sized = [m for m in rows if any(r["size"] for r in runs[m].values())]
     individual_params = {}  # depth -> encoder parameters of the individually trained model
     for d in depths:
