@@ -16,7 +16,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 phase=1
 [ "${1:-}" = --phase ] && phase=${2:-}
 case "${phase}" in
-  1) lane_a="baseline:0 individual9:0 supernet_distill:0 supernet:1 individual12_ictc:0 supernet:2"
+  1) lane_a="baseline:0 individual9:0 supernet_distill:0 supernet:1 supernet_distill:1 individual12_ictc:0 supernet:2 supernet_distill:2"
      lane_b="individual6:0 individual3:0 baseline:1 individual6:1 individual6_ictc:0 individual6:2 baseline:2" ;;
   2) lane_a="simple_top_k:0 iterative_zero_out:0 simple_top_k:1 iterative_zero_out:1 simple_top_k_per_size_ctc:0"
      lane_b="supernet_matched:0 simple_top_k:2 iterative_zero_out:2" ;;
