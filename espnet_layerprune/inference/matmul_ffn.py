@@ -62,9 +62,9 @@ def use_matmul_ffn(module: torch.nn.Module) -> int:
     switched = 0
     for child in module.modules():
         matmul_class = MATMUL_CLASSES.get(type(child))
-        convs = [c for c in (getattr(child, "w_1", None), getattr(child, "w_2", None))
-                 if isinstance(c, torch.nn.Conv1d)]
-        if matmul_class is not None and all(_same_padded(c) for c in convs):
+        if matmul_class is None:
+            continue
+        if all(_same_padded(c) for c in (child.w_1, child.w_2) if isinstance(c, torch.nn.Conv1d)):
             child.__class__ = matmul_class
             switched += 1
     return switched
