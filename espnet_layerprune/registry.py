@@ -4,10 +4,18 @@ ESPnet picks encoders and models by name from module-level ``ClassChoices`` in
 :mod:`espnet2.tasks.asr`. Adding our classes there (before ``ASRTask.get_parser``
 runs) makes ``encoder: prunable_transformer`` (``prunable_conformer``,
 ``prunable_e_branchformer``) work in any training YAML.
-``import espnet_layerprune`` calls :func:`register`; it is idempotent.
+
+``import espnet_layerprune`` calls :func:`register_when_espnet_loads`: it registers at
+once if :mod:`espnet2.tasks.asr` is imported already, else right after it is. Importing
+that module costs about 7 s of CPU (it pulls in every ESPnet task); tools of this package
+that never build a model (reports, the n-gram LM, scoring) therefore start in a second.
 """
 
-from espnet2.tasks import asr as asr_task
+import importlib.abc
+import importlib.machinery
+import sys
+
+TASK_MODULE = "espnet2.tasks.asr"
 
 
 def _encoders():
@@ -29,8 +37,48 @@ def _models():
 
 
 def register() -> None:
-    """Add our encoders and models to ``espnet2.tasks.asr``'s choices."""
+    """Add our encoders and models to ``espnet2.tasks.asr``'s choices (idempotent)."""
+    from espnet2.tasks import asr as asr_task
+
     for name, cls in _encoders().items():
         asr_task.encoder_choices.classes[name] = cls
     for name, cls in _models().items():
         asr_task.model_choices.classes[name] = cls
+
+
+class _RegisterAfter(importlib.abc.Loader):
+    """The task module's own loader, calling :func:`register` once the module has run."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        register()
+
+    def __getattr__(self, name):  # get_source, get_code, ...: as the wrapped loader
+        return getattr(self._loader, name)
+
+
+class _TaskImportWatcher(importlib.abc.MetaPathFinder):
+    """Finds :data:`TASK_MODULE` as the path finder does, and registers after it loads."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != TASK_MODULE:
+            return None
+        sys.meta_path.remove(self)  # once: the module is imported a single time
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _RegisterAfter(spec.loader)
+        return spec
+
+
+def register_when_espnet_loads() -> None:
+    """:func:`register` now if ESPnet's ASR task is loaded, else right after it is."""
+    if TASK_MODULE in sys.modules:
+        register()
+    elif not any(isinstance(f, _TaskImportWatcher) for f in sys.meta_path):
+        sys.meta_path.insert(0, _TaskImportWatcher())

@@ -50,7 +50,7 @@ def asr_sh_run(template, tiny_recipe, tmp_path_factory):
         "bash", str(RECIPE / "local" / "asr_sh.sh"), "--asr_sh", str(template),
         # The fixture's corpus: stage 1 finds it finished (same parameters) and skips it.
         "--corpus_dir", str(tiny_recipe["work"]), "--run_dir", str(run_dir),
-        "--train_hours", "0.02", "--dev_utts", "12", "--test_utts", "12", "--nj", "2",
+        "--train_hours", "0.02", "--dev_utts", "12", "--test_utts", "12", "--nj", "1",
         "--token_type", "char", "--train_config", str(TINY_CONFIG),
         "--prune_depths", " ".join(map(str, TINY_DEPTHS)),
     ]

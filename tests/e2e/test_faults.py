@@ -195,31 +195,19 @@ def test_killed_mid_epoch_resumes_to_the_uninterrupted_final_state(tiny_recipe, 
     _assert_same_final_state(resumed, tiny_recipe["exp"])
 
 
-def test_killed_layerprune_training_resumes_with_its_schedule(tiny_recipe, kill_point, tmp_path):
+def test_killed_layerprune_training_in_bf16_resumes_with_its_schedule_and_saves_float32(
+        tiny_recipe, kill_point, tmp_path):
+    """A data-driven supernet trained with ``use_amp: true`` on a CPU (bf16 autocast in the encoder, or
+    fp32 with a warning on a CPU without bf16 units), SIGKILLed mid-epoch, resumes to the uninterrupted
+    run's final state: weights, optimizer, scheduler and the supernet schedule (masks frozen in the redone
+    epoch). Its checkpoints are float32 and load into stock ESPnet."""
     if not _layerprune_available():
         pytest.skip("model: layerprune (espnet_layerprune.models.layerprune) is not available")
-    # Stage 1 ends inside the interrupted epoch: the masks are frozen during the redone epoch.
-    config = _layerprune_config(tmp_path, stage1_steps=kill_point - 2)
-    ok, log = _run_stage4(tiny_recipe["work"], tmp_path / "reference", config)
-    assert ok, log
-    resumed = _kill_then_resume(tiny_recipe["work"], tmp_path / "killed", config, kill_point)
-    final = _assert_same_final_state(resumed, next((tmp_path / "reference").glob("asr_train_*_char")))
-    model = final["model"]
-    assert model["supernet.frozen"].item() == 1.0
-    assert model["supernet.num_forwards"].item() == 2 * (kill_point - 3)
-    assert not torch.equal(model["supernet.frozen_scores"], torch.zeros_like(model["supernet.frozen_scores"]))
-
-
-def test_bf16_training_on_cpu_resumes_exactly_and_saves_float32(tiny_recipe, kill_point, tmp_path):
-    """``--use_amp true`` on a CPU trains the encoder in bf16 (or warns and trains in fp32 on a
-    CPU without bf16 units); a killed run resumes to the uninterrupted run's final state, and
-    the checkpoints are float32 and load into stock ESPnet."""
-    from tiny_recipe import TINY_CONFIG
-
     from espnet_layerprune.encoders.precision import bf16_support
 
-    config = tmp_path / "train_tiny_bf16.yaml"
-    config.write_text(TINY_CONFIG.read_text() + "use_amp: true\n")
+    # Stage 1 ends inside the interrupted epoch: the masks are frozen during the redone epoch.
+    config = _layerprune_config(tmp_path, stage1_steps=kill_point - 2)
+    config.write_text(config.read_text() + "use_amp: true\n")
     ok, log = _run_stage4(tiny_recipe["work"], tmp_path / "reference", config)
     assert ok, log
     reference = next((tmp_path / "reference").glob("asr_train_*_char"))  # not asr_stats_char
@@ -231,11 +219,15 @@ def test_bf16_training_on_cpu_resumes_exactly_and_saves_float32(tiny_recipe, kil
     assert "scaler state is not found" not in train_log
     resumed = _kill_then_resume(tiny_recipe["work"], tmp_path / "killed", config, kill_point)
     final = _assert_same_final_state(resumed, reference)
-    assert {t.dtype for t in final["model"].values() if t.is_floating_point()} == {torch.float32}
+    model = final["model"]
+    assert model["supernet.frozen"].item() == 1.0
+    assert model["supernet.num_forwards"].item() == 2 * (kill_point - 3)
+    assert not torch.equal(model["supernet.frozen_scores"], torch.zeros_like(model["supernet.frozen_scores"]))
+    assert {t.dtype for t in model.values() if t.is_floating_point()} == {torch.float32}
     from espnet2.tasks.asr import ASRTask
 
-    model, _ = ASRTask.build_model_from_file(resumed / "config.yaml", resumed / "valid.loss.best.pth", "cpu")
-    assert next(model.parameters()).dtype == torch.float32
+    built, _ = ASRTask.build_model_from_file(resumed / "config.yaml", resumed / "valid.loss.best.pth", "cpu")
+    assert next(built.parameters()).dtype == torch.float32
 
 
 # ---------------------------------------------------------------- (b) broken checkpoints
