@@ -12,7 +12,6 @@ that never build a model (reports, the n-gram LM, scoring) therefore start in a 
 """
 
 import importlib.abc
-import importlib.machinery
 import sys
 
 TASK_MODULE = "espnet2.tasks.asr"
@@ -64,16 +63,19 @@ class _RegisterAfter(importlib.abc.Loader):
 
 
 class _TaskImportWatcher(importlib.abc.MetaPathFinder):
-    """Finds :data:`TASK_MODULE` as the path finder does, and registers after it loads."""
+    """Finds :data:`TASK_MODULE` as the other finders would, and registers after it loads."""
 
     def find_spec(self, fullname, path, target=None):
         if fullname != TASK_MODULE:
             return None
         sys.meta_path.remove(self)  # once: the module is imported a single time
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _RegisterAfter(spec.loader)
-        return spec
+        for finder in sys.meta_path:  # the finders that would have found it (an editable espnet too)
+            spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _RegisterAfter(spec.loader)
+                return spec
+        return None
 
 
 def register_when_espnet_loads() -> None:
