@@ -171,3 +171,18 @@ def test_ffn_forms_times_both_forms_in_decoding_and_training(tmp_path):
     train = [r for r in rows if r[0] == "2x8"]
     assert len(decode) == 2 and len(train) == 2 and {r[1] for r in train} == {"fp32", "bf16 autocast"}
     assert all(float(r[3]) > 0 and float(r[6]) > 0 for r in decode)
+
+
+def test_startup_time_compares_both_ways_of_registering(tmp_path):
+    out = tmp_path / "startup.md"
+    _run("startup_time.py", "--modules", "espnet_layerprune.bin.train_ngram", "--repeats", "1", "--out", str(out))
+    header, row = _table(out.read_text())
+    assert header[2:] == ["loads espnet2.tasks.asr", "as is, s", "eager, s", "ratio"]
+    assert row[0] == "`espnet_layerprune.bin.train_ngram`" and row[2] == "no"
+    assert float(row[3]) > 0 and float(row[4]) > 0 and float(row[5]) > 0  # timed both ways (no timing claim here)
+
+
+def test_startup_time_refuses_no_repeats(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "startup_time.py"), "--repeats", "0",
+                           "--out", str(tmp_path / "s.md")], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "--repeats must be >= 1, got 0" in done.stderr
