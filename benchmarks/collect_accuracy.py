@@ -161,6 +161,43 @@ def verdict(lo: float, hi: float, better: bool = False) -> str:
     return "holds" if hi <= GOAL else ("fails" if lo > GOAL else "undecided")
 
 
+SUPERNETS = ("supernet", "supernet_distill", "supernet_matched")
+
+
+def claims_to_test(errors, rows, depths, label) -> list:
+    """Every paired comparison of the page: (claim, a label, b label, depth, a errors, b errors, better).
+
+    ``errors(model, depth)`` lists one per-utterance error array per seed; ``rows`` the models present;
+    ``depths`` from the full depth down (the plain full-depth model IS the individual model there).
+    """
+    full = depths[0] if depths else 0
+    out = []
+    for d in depths:
+        b = errors("baseline", d) if d == full else errors(f"individual{d}", d)
+        if not b:
+            continue
+        for m in rows:
+            if m.startswith("individual") or (m == "baseline" and d == full):
+                continue
+            a = errors(m, d)
+            if a:
+                claim = "paper 2: full supernet slightly better" if d == full and m != "baseline" else \
+                    "paper 1: pruned = individual" if m != "baseline" else "plain model pruned"
+                out.append((claim, label.get(m, m), f"individual {d}", d, a, b, d == full and m != "baseline"))
+        for m in [k for k in rows if k.endswith("_ictc")]:
+            if errors(m, d):
+                claim = ("deep supervision alone" if m == f"individual{d}_ictc"
+                         else "interCTC without stochastic depth, pruned")
+                out.append((claim, label[m], f"individual {d}", d, errors(m, d), b, False))
+        # The same depth trained alone WITH interCTC: what sharing the weights costs, deep supervision aside.
+        alone = errors(f"individual{d}_ictc", d)
+        for m in [k for k in rows if k in SUPERNETS]:
+            if alone and errors(m, d):
+                out.append(("shared = trained alone with interCTC", label.get(m, m), label[f"individual{d}_ictc"], d,
+                            errors(m, d), alone, False))
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--exp_dir", type=Path, required=True)
@@ -197,24 +234,7 @@ def main() -> None:
         lines.append(f"| {label.get(m, m)} | " + " | ".join(
             wer(errors(m, d), words) if errors(m, d) else "-" for d in depths) + " |")
 
-    comparisons = []  # (claim, a label, b label, depth, a errors, b errors, better)
-    for d in depths:
-        b = individual(d)
-        if not b:
-            continue
-        for m in rows:
-            if m.startswith("individual") or (m == "baseline" and d == full):
-                continue
-            a = errors(m, d)
-            if a:
-                claim = "paper 2: full supernet slightly better" if d == full and m != "baseline" else \
-                    "paper 1: pruned = individual" if m != "baseline" else "plain model pruned"
-                comparisons.append((claim, label.get(m, m), f"individual {d}", d, a, b, d == full and m != "baseline"))
-        for m in [k for k in rows if k.endswith("_ictc")]:
-            if errors(m, d):
-                claim = ("deep supervision alone" if m == f"individual{d}_ictc"
-                         else "interCTC without stochastic depth, pruned")
-                comparisons.append((claim, label[m], f"individual {d}", d, errors(m, d), b, False))
+    comparisons = claims_to_test(errors, rows, depths, label)
     lines += ["", "## Differences to the individually trained model (WER points, a - b)", "",
               f"Paired bootstrap over test utterances and seeds (4000 draws), 95% interval. *within {GOAL}*: "
               f"the interval lies below +{GOAL} (the supernet is as good as the individual model, within the "

@@ -186,3 +186,29 @@ def test_startup_time_refuses_no_repeats(tmp_path):
     done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "startup_time.py"), "--repeats", "0",
                            "--out", str(tmp_path / "s.md")], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "--repeats must be >= 1, got 0" in done.stderr
+
+
+def test_accuracy_claims_separate_deep_supervision_from_weight_sharing():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from collect_accuracy import claims_to_test
+
+    import numpy as np
+
+    per_model = {("baseline", 12): 3, ("baseline", 6): 50, ("individual6", 6): 5, ("individual6_ictc", 6): 4,
+                 ("individual6_ictc", 3): 9, ("individual3", 3): 7, ("supernet", 12): 3, ("supernet", 6): 6,
+                 ("supernet", 3): 10}
+
+    def errors(model, depth):
+        return [np.full(4, per_model[model, depth])] if (model, depth) in per_model else []
+
+    rows = ["baseline", "individual3", "individual6", "individual6_ictc", "supernet"]
+    label = {"supernet": "supernet", "individual6_ictc": "individual 6 layers + interCTC"}
+    found = {(c[0], c[1], c[2], c[3]): (c[4][0][0], c[5][0][0]) for c in claims_to_test(errors, rows, [12, 6, 3], label)}
+    assert found[("paper 2: full supernet slightly better", "supernet", "individual 12", 12)] == (3, 3)
+    assert found[("paper 1: pruned = individual", "supernet", "individual 6", 6)] == (6, 5)
+    assert found[("deep supervision alone", "individual 6 layers + interCTC", "individual 6", 6)] == (4, 5)
+    assert found[("interCTC without stochastic depth, pruned", "individual 6 layers + interCTC", "individual 3", 3)] == (9, 7)
+    # Weight sharing is measured against the same depth trained alone with interCTC, where one exists.
+    assert found[("shared = trained alone with interCTC", "supernet", "individual 6 layers + interCTC", 6)] == (6, 4)
+    assert not [k for k in found if k[0] == "shared = trained alone with interCTC" and k[3] != 6]
+    assert found[("plain model pruned", "baseline", "individual 6", 6)] == (50, 5)
