@@ -7,7 +7,7 @@ runs) makes ``encoder: prunable_transformer`` (``prunable_conformer``,
 
 ``import espnet_layerprune`` calls :func:`register_when_espnet_loads`: it registers at
 once if :mod:`espnet2.tasks.asr` is imported already, else right after it is. Importing
-that module costs about 7 s of CPU (it pulls in every ESPnet task); tools of this package
+that module costs about 8 s of CPU (it pulls in every ESPnet task); tools of this package
 that never build a model (reports, the n-gram LM, scoring) therefore start in a second.
 """
 
@@ -48,14 +48,16 @@ def register() -> None:
 class _RegisterAfter(importlib.abc.Loader):
     """The task module's own loader, calling :func:`register` once the module has run."""
 
-    def __init__(self, loader):
-        self._loader = loader
+    def __init__(self, loader, watcher):
+        self._loader, self._watcher = loader, watcher
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
+        if self._watcher in sys.meta_path:  # loaded: nothing left to watch (a failed import is watched again)
+            sys.meta_path.remove(self._watcher)
         register()
 
     def __getattr__(self, name):  # get_source, get_code, ...: as the wrapped loader
@@ -68,12 +70,13 @@ class _TaskImportWatcher(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path, target=None):
         if fullname != TASK_MODULE:
             return None
-        sys.meta_path.remove(self)  # once: the module is imported a single time
         for finder in sys.meta_path:  # the finders that would have found it (an editable espnet too)
-            spec = finder.find_spec(fullname, path, target) if hasattr(finder, "find_spec") else None
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
             if spec is not None:
                 if spec.loader is not None:
-                    spec.loader = _RegisterAfter(spec.loader)
+                    spec.loader = _RegisterAfter(spec.loader, self)
                 return spec
         return None
 
