@@ -161,7 +161,12 @@ def verdict(lo: float, hi: float, better: bool = False) -> str:
     return "holds" if hi <= GOAL else ("fails" if lo > GOAL else "undecided")
 
 
-SUPERNETS = ("supernet", "supernet_distill", "supernet_matched")
+SUPERNETS = ("supernet", "supernet_distill", "supernet_matched")  # the plain one, then its variants
+
+
+def individual_errors(errors, depth: int, full: int) -> list:
+    """The individually trained model at ``depth``: at full depth the plain model ("baseline") is it."""
+    return errors("baseline", depth) if depth == full else errors(f"individual{depth}", depth)
 
 
 def claims_to_test(errors, rows, depths, label) -> list:
@@ -173,7 +178,7 @@ def claims_to_test(errors, rows, depths, label) -> list:
     full = depths[0] if depths else 0
     out = []
     for d in depths:
-        b = errors("baseline", d) if d == full else errors(f"individual{d}", d)
+        b = individual_errors(errors, d, full)
         if not b:
             continue
         for m in rows:
@@ -216,7 +221,7 @@ def main() -> None:
     full = depths[0] if depths else 0  # the plain full-depth model ("baseline") IS the individual model there
 
     def individual(d):
-        return errors("baseline", d) if d == full else errors(f"individual{d}", d)
+        return individual_errors(errors, d, full)
     rows = [m for m in ["baseline", *sorted(k for k in runs if k.startswith("individual")), *LABELS] if m in runs]
     rows = [m for m in dict.fromkeys(rows) if any(r["depth"] or r["size"] for r in runs[m].values())]
     label = {**LABELS, **{m: f"individual {m[10:].replace('_ictc', '')} layers + interCTC" for m in runs
@@ -246,7 +251,7 @@ def main() -> None:
         lines.append(f"| {claim} | {la} | {lb} | {d} | {point:+.2f} | [{lo:+.2f}, {hi:+.2f}] | "
                      f"{verdict(lo, hi, better)} |")
 
-    variants = [m for m in rows if m in ("supernet_distill", "supernet_matched")]
+    variants = [m for m in rows if m in SUPERNETS[1:]]
     if variants and "supernet" in rows:
         lines += ["", "## Supernet variants against the supernet (WER points, a - b)", "",
                   "The same paired bootstrap; negative: the variant is better.", "",
