@@ -162,6 +162,9 @@ def verdict(lo: float, hi: float, better: bool = False) -> str:
 
 
 SUPERNETS = ("supernet", "supernet_distill", "supernet_matched")  # the plain one, then its variants
+# Trained at unit sizes, not depths: a block depth below the full one is a network no training pass ran
+# (issue 22, item 2), so only their full depth enters the depth comparisons; their sizes have a table.
+DATA_DRIVEN = ("simple_top_k", "iterative_zero_out", "simple_top_k_per_size_ctc")
 
 
 def individual_errors(errors, depth: int, full: int) -> list:
@@ -182,7 +185,7 @@ def claims_to_test(errors, rows, depths, label) -> list:
         if not b:
             continue
         for m in rows:
-            if m.startswith("individual") or (m == "baseline" and d == full):
+            if m.startswith("individual") or (m == "baseline" and d == full) or (m in DATA_DRIVEN and d != full):
                 continue
             a = errors(m, d)
             if a:
@@ -238,6 +241,9 @@ def main() -> None:
     for m in rows:
         lines.append(f"| {label.get(m, m)} | " + " | ".join(
             wer(errors(m, d), words) if errors(m, d) else "-" for d in depths) + " |")
+    if any(m in DATA_DRIVEN for m in rows):
+        lines += ["", "The data-driven supernets were trained at unit sizes, not depths: their cells below the full "
+                  "depth are block cuts no training pass ran (shown, not compared); their sizes are compared below."]
 
     comparisons = claims_to_test(errors, rows, depths, label)
     lines += ["", "## Differences to the individually trained model (WER points, a - b)", "",

@@ -196,12 +196,12 @@ def test_accuracy_claims_separate_deep_supervision_from_weight_sharing():
 
     per_model = {("baseline", 12): 3, ("baseline", 6): 50, ("individual6", 6): 5, ("individual6_ictc", 6): 4,
                  ("individual6_ictc", 3): 9, ("individual3", 3): 7, ("supernet", 12): 3, ("supernet", 6): 6,
-                 ("supernet", 3): 10}
+                 ("supernet", 3): 10, ("simple_top_k", 12): 3, ("simple_top_k", 6): 30}
 
     def errors(model, depth):
         return [np.full(4, per_model[model, depth])] if (model, depth) in per_model else []
 
-    rows = ["baseline", "individual3", "individual6", "individual6_ictc", "supernet"]
+    rows = ["baseline", "individual3", "individual6", "individual6_ictc", "supernet", "simple_top_k"]
     label = {"supernet": "supernet", "individual6_ictc": "individual 6 layers + interCTC"}
     found = {(c[0], c[1], c[2], c[3]): (c[4][0][0], c[5][0][0]) for c in claims_to_test(errors, rows, [12, 6, 3], label)}
     assert found[("paper 2: full supernet slightly better", "supernet", "individual 12", 12)] == (3, 3)
@@ -212,3 +212,6 @@ def test_accuracy_claims_separate_deep_supervision_from_weight_sharing():
     assert found[("shared = trained alone with interCTC", "supernet", "individual 6 layers + interCTC", 6)] == (6, 4)
     assert not [k for k in found if k[0] == "shared = trained alone with interCTC" and k[3] != 6]
     assert found[("plain model pruned", "baseline", "individual 6", 6)] == (50, 5)
+    # A data-driven supernet enters the depth comparisons at full depth only (its cuts were never trained).
+    assert found[("paper 2: full supernet slightly better", "simple_top_k", "individual 12", 12)] == (3, 3)
+    assert not [k for k in found if k[1] == "simple_top_k" and k[3] != 12]
