@@ -20,8 +20,8 @@ phase=1
 case "${phase}" in
   1) lane_a="baseline:0 individual9:0 supernet_distill:0 supernet:1 supernet_distill:1 simple_top_k:0 individual12_ictc:0 supernet:2 supernet_distill:2"
      lane_b="individual6:0 individual3:0 baseline:1 individual6:1 individual6_ictc:0 individual6:2 baseline:2 iterative_zero_out:0" ;;
-  2) lane_a="simple_top_k:1 iterative_zero_out:1 simple_top_k_per_size_ctc:0"
-     lane_b="supernet_matched:0 simple_top_k:2 iterative_zero_out:2" ;;
+  2) lane_a="simple_top_k:2 iterative_zero_out:2 simple_top_k_per_size_ctc:0"
+     lane_b="simple_top_k:1 iterative_zero_out:1 supernet_matched:0" ;;   # seeds before the 4x-long run
   *) echo "error: --phase must be 1 or 2, got '${phase}'" >&2; exit 1 ;;
 esac
 cd "${repo}"
