@@ -323,29 +323,50 @@ def main() -> None:
     curves = args.out.with_name(args.out.stem + "_curves.png")
     fig.savefig(curves, dpi=120)
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in ["individual"] + [m for m in rows if not m.startswith("individual")]:
-        ds = [d for d in depths if (individual(d) if m == "individual" else errors(m, d))]
-        if not ds:
-            continue
-        errs = [individual(d) if m == "individual" else errors(m, d) for d in ds]
+    def draw(ax, m, xs, errs, **style):
         means = [statistics.fmean(100 * e.sum() / words.sum() for e in es) for es in errs]
         bounds = [wer_interval(es, words) for es in errs]
-        ax.errorbar(ds, means, yerr=[[m_ - lo for m_, (lo, _) in zip(means, bounds)],
-                                     [hi - m_ for m_, (_, hi) in zip(means, bounds)]],
-                    fmt="ko-" if m == "individual" else "o--", capsize=4,
-                    label="individually trained" if m == "individual" else label.get(m, m))
+        ax.errorbar(xs, means, yerr=[[m_ - lo for m_, (lo, _) in zip(means, bounds)],
+                                     [hi - m_ for m_, (_, hi) in zip(means, bounds)]], capsize=4,
+                    label="individually trained" if m == "individual" else label.get(m, m), **style)
+
+    # Left: by depth (data-driven supernets only at full depth: their cuts were never trained). Right: by
+    # encoder parameters, where a data-driven size meets the individual models it is compared with.
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5))
+    models = [m for m in rows if not m.startswith("individual")]
+    color = {m: f"C{i}" for i, m in enumerate(models)}  # one colour per model in both panels
+    for m in ["individual"] + models:
+        ds = [d for d in depths if (individual(d) if m == "individual" else errors(m, d))
+              and (m not in DATA_DRIVEN or d == full)]
+        if ds:
+            errs = [individual(d) if m == "individual" else errors(m, d) for d in ds]
+            style = dict(fmt="ko-") if m == "individual" else dict(fmt="o--" if m not in DATA_DRIVEN else "s",
+                                                                     color=color[m])
+            draw(ax, m, ds, errs, **style)
+            # A depth-d cut runs as many encoder parameters as the d-layer individual model.
+            if (m == "individual" or m in SUPERNETS) and all(d in individual_params for d in ds):
+                draw(bx, m, [individual_params[d] / 1e6 for d in ds], errs, **style)
+    for m in sized:
+        ks = sorted({k for r in runs[m].values() for k in r["size"]}, reverse=True)
+        params = [next(r["size"][k][1] for r in runs[m].values() if k in r["size"]) or 0 for k in ks]
+        errs = [[r["size"][k][0] for r in runs[m].values() if k in r["size"]] for k in ks]
+        draw(bx, m, [q / 1e6 for q in params], errs, fmt="s--", color=color[m])
     ax.set_xlabel("encoder depth")
     ax.set_ylabel("test WER % (greedy CTC); bars: 95% interval")
     ax.set_yscale("log")  # 3% beside 84%: the individual and supernet curves stay apart
     ax.set_xticks(depths)
     ax.invert_xaxis()
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    bx.set_xlabel("encoder parameters (millions); data-driven: trained sizes")
+    bx.set_ylabel("test WER %")
+    bx.invert_xaxis()
+    for a in (ax, bx):
+        a.grid(alpha=0.3)
+        a.legend(fontsize=7)
     fig.tight_layout()
     png = args.out.with_suffix(".png")
     fig.savefig(png, dpi=120)
-    lines += ["", f"![WER against depth, bars: 95% bootstrap interval over test utterances and seeds]({png.name})", "",
+    lines += ["", f"![WER against depth (left) and encoder parameters (right), bars: 95% bootstrap interval over test "
+              f"utterances and seeds]({png.name})", "",
               f"![validation CER against epochs]({curves.name})", ""]
     notes = ""  # a person's reading of the tables, kept across reruns
     if args.out.exists() and NOTES in args.out.read_text():
