@@ -167,6 +167,13 @@ SUPERNETS = ("supernet", "supernet_distill", "supernet_matched")  # the plain on
 DATA_DRIVEN = ("simple_top_k", "iterative_zero_out", "simple_top_k_per_size_ctc")
 
 
+def trained_sizes(model_runs: dict) -> list:
+    """A data-driven supernet's sizes, largest first: (units, encoder parameters, one error array per seed)."""
+    sizes = sorted({k for r in model_runs.values() for k in r["size"]}, reverse=True)
+    return [(k, next(r["size"][k][1] for r in model_runs.values() if k in r["size"]) or 0,
+             [r["size"][k][0] for r in model_runs.values() if k in r["size"]]) for k in sizes]
+
+
 def individual_errors(errors, depth: int, full: int) -> list:
     """The individually trained model at ``depth``: at full depth the plain model ("baseline") is it."""
     return errors("baseline", depth) if depth == full else errors(f"individual{depth}", depth)
@@ -285,9 +292,7 @@ def main() -> None:
                   "", "| model | size (units) | encoder params | WER % | individual models matched | a - b | "
                   "95% interval | verdict |", "|---|---:|---:|---:|---|---:|---|---|"]
         for m in sized:
-            for k in sorted({k for r in runs[m].values() for k in r["size"]}, reverse=True):
-                errs = [r["size"][k][0] for r in runs[m].values() if k in r["size"]]
-                params = next(r["size"][k][1] for r in runs[m].values() if k in r["size"]) or 0
+            for k, params, errs in trained_sizes(runs[m]):
                 match = "-"
                 cells = "- | - | -"
                 if params and any(individual(d) for d in individual_params):
@@ -347,9 +352,7 @@ def main() -> None:
             if (m == "individual" or m in SUPERNETS) and all(d in individual_params for d in ds):
                 draw(bx, m, [individual_params[d] / 1e6 for d in ds], errs, **style)
     for m in sized:
-        ks = sorted({k for r in runs[m].values() for k in r["size"]}, reverse=True)
-        params = [next(r["size"][k][1] for r in runs[m].values() if k in r["size"]) or 0 for k in ks]
-        errs = [[r["size"][k][0] for r in runs[m].values() if k in r["size"]] for k in ks]
+        _, params, errs = zip(*trained_sizes(runs[m]))
         draw(bx, m, [q / 1e6 for q in params], errs, fmt="s--", color=color[m])
     ax.set_xlabel("encoder depth")
     ax.set_ylabel("test WER % (greedy CTC); bars: 95% interval")
