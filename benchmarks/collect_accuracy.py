@@ -167,6 +167,11 @@ SUPERNETS = ("supernet", "supernet_distill", "supernet_matched")  # the plain on
 DATA_DRIVEN = ("simple_top_k", "iterative_zero_out", "simple_top_k_per_size_ctc")
 
 
+def compared_at_depth(model: str, depth: int, full: int) -> bool:
+    """Whether ``model`` cut to ``depth`` is a network it was trained to be (data-driven: full depth only)."""
+    return model not in DATA_DRIVEN or depth == full
+
+
 def trained_sizes(model_runs: dict) -> list:
     """A data-driven supernet's sizes, largest first: (units, encoder parameters, one error array per seed)."""
     sizes = sorted({k for r in model_runs.values() for k in r["size"]}, reverse=True)
@@ -192,7 +197,7 @@ def claims_to_test(errors, rows, depths, label) -> list:
         if not b:
             continue
         for m in rows:
-            if m.startswith("individual") or (m == "baseline" and d == full) or (m in DATA_DRIVEN and d != full):
+            if m.startswith("individual") or (m == "baseline" and d == full) or not compared_at_depth(m, d, full):
                 continue
             a = errors(m, d)
             if a:
@@ -342,7 +347,7 @@ def main() -> None:
     color = {m: f"C{i}" for i, m in enumerate(models)}  # one colour per model in both panels
     for m in ["individual"] + models:
         ds = [d for d in depths if (individual(d) if m == "individual" else errors(m, d))
-              and (m not in DATA_DRIVEN or d == full)]
+              and compared_at_depth(m, d, full)]
         if ds:
             errs = [individual(d) if m == "individual" else errors(m, d) for d in ds]
             style = dict(fmt="ko-") if m == "individual" else dict(fmt="o--" if m not in DATA_DRIVEN else "s",
