@@ -179,6 +179,15 @@ def trained_sizes(model_runs: dict) -> list:
              [r["size"][k][0] for r in model_runs.values() if k in r["size"]]) for k in sizes]
 
 
+def compared_with_supernet(rows, full: int) -> list:
+    """The models of the supernet-variant table: its variants, and the full-depth model with interCTC.
+
+    That model is the supernet's own config without stochastic depth, so its row, at every depth, is what
+    stochastic depth adds to run-time pruning beyond deep supervision.
+    """
+    return [m for m in rows if m in SUPERNETS[1:] or m == f"individual{full}_ictc"]
+
+
 def individual_errors(errors, depth: int, full: int) -> list:
     """The individually trained model at ``depth``: at full depth the plain model ("baseline") is it."""
     return errors("baseline", depth) if depth == full else errors(f"individual{depth}", depth)
@@ -269,10 +278,12 @@ def main() -> None:
         lines.append(f"| {claim} | {la} | {lb} | {d} | {point:+.2f} | [{lo:+.2f}, {hi:+.2f}] | "
                      f"{verdict(lo, hi, better)} |")
 
-    variants = [m for m in rows if m in SUPERNETS[1:]]
+    variants = compared_with_supernet(rows, full)
     if variants and "supernet" in rows:
         lines += ["", "## Supernet variants against the supernet (WER points, a - b)", "",
-                  "The same paired bootstrap; negative: the variant is better.", "",
+                  "The same paired bootstrap; negative: the variant is better. The individual "
+                  f"{full}-layer model with interCTC is the supernet's config without stochastic depth, pruned "
+                  "the same way: positive there is what stochastic depth adds.", "",
                   "| a | depth | a - b | 95% interval |", "|---|---:|---:|---|"]
         for m in variants:
             for d in depths:

@@ -190,7 +190,7 @@ def test_startup_time_refuses_no_repeats(tmp_path):
 
 def test_accuracy_claims_separate_deep_supervision_from_weight_sharing():
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from collect_accuracy import claims_to_test
+    from collect_accuracy import claims_to_test, compared_with_supernet
 
     import numpy as np
 
@@ -215,3 +215,7 @@ def test_accuracy_claims_separate_deep_supervision_from_weight_sharing():
     # A data-driven supernet enters the depth comparisons at full depth only (its cuts were never trained).
     assert found[("paper 2: full supernet slightly better", "simple_top_k", "individual 12", 12)] == (3, 3)
     assert not [k for k in found if k[1] == "simple_top_k" and k[3] != 12]
+    # Stochastic depth's own share: the supernet's config without it (the full-depth interCTC model) is
+    # compared with the supernet like its variants; an interCTC model of another depth is not.
+    rows += ["individual12_ictc", "supernet_distill"]
+    assert compared_with_supernet(rows, 12) == ["individual12_ictc", "supernet_distill"]
