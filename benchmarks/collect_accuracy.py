@@ -130,21 +130,46 @@ def wer_interval(errors_list, words, draws=2000, seed=0):
     return tuple(np.percentile(values, [2.5, 97.5]))
 
 
-def matched_individual(params: int, individual_params: dict, individual):
-    """The individually trained models' errors at ``params`` encoder parameters, and how they were matched:
-    per utterance, the linear interpolation between the two individual models whose parameter counts
-    bracket ``params`` (every pair of their seeds), or the nearest model outside their range."""
+def matched_weights(params: int, individual_params: dict, individual) -> tuple:
+    """How the individually trained models meet ``params`` encoder parameters: ({depth: weight}, description).
+
+    Per utterance, their errors are interpolated linearly between the two individual models whose parameter
+    counts bracket ``params``; outside their range, the nearest model stands alone.
+    """
     below = [d for d in individual_params if individual_params[d] <= params and individual(d)]
     above = [d for d in individual_params if individual_params[d] >= params and individual(d)]
     if not below or not above:
         d = min((d for d in individual_params if individual(d)), key=lambda x: abs(individual_params[x] - params))
-        return individual(d), f"nearest: {d} layers ({individual_params[d]:,}, {params / individual_params[d]:.2f}x)"
+        return {d: 1.0}, f"nearest: {d} layers ({individual_params[d]:,}, {params / individual_params[d]:.2f}x)"
     lo, hi = max(below, key=individual_params.get), min(above, key=individual_params.get)
     if lo == hi:
-        return individual(lo), f"{lo} layers ({individual_params[lo]:,}, equal)"
+        return {lo: 1.0}, f"{lo} layers ({individual_params[lo]:,}, equal)"
     w = (individual_params[hi] - params) / (individual_params[hi] - individual_params[lo])
-    mixed = [w * a + (1 - w) * b for a in individual(lo) for b in individual(hi)]
-    return mixed, f"{w:.2f} x {lo} layers + {1 - w:.2f} x {hi} layers"
+    return {lo: w, hi: 1 - w}, f"{w:.2f} x {lo} layers + {1 - w:.2f} x {hi} layers"
+
+
+def matched_bootstrap(a, weights, individual, words, draws=4000, seed=0):
+    """As :func:`paired_bootstrap`, against the individual models interpolated per seed of ``a``.
+
+    A data-driven supernet's seeds may keep different parameter counts at one size, so each seed of ``a``
+    has its own ``weights`` ({depth: weight}, from :func:`matched_weights`). Every draw resamples the
+    utterances, ``a``'s seeds and each individual model's seeds (once, shared by all of ``a``'s seeds).
+    """
+    A = np.stack(a)
+    depths = sorted({d for w in weights for d in w})
+    W = np.array([[w.get(d, 0.0) for d in depths] for w in weights])  # (seeds of a, depths)
+    I = [np.stack(individual(d)) for d in depths]
+    rng = np.random.default_rng(seed)
+    n = len(words)
+
+    def diff(u, sa, seeds_of):
+        b = W[sa].mean(0) @ np.stack([I[j][seeds_of[j]][:, u].mean(0) for j in range(len(depths))])
+        return 100 * (A[sa][:, u].mean(0).sum() - b.sum()) / words[u].sum()
+    point = diff(np.arange(n), np.arange(len(A)), [np.arange(len(x)) for x in I])
+    diffs = [diff(rng.integers(n, size=n), rng.integers(len(A), size=len(A)),
+                  [rng.integers(len(x), size=len(x)) for x in I]) for _ in range(draws)]
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return point, lo, hi
 
 
 def wer(errors_list, words) -> str:
@@ -173,9 +198,12 @@ def compared_at_depth(model: str, depth: int, full: int) -> bool:
 
 
 def trained_sizes(model_runs: dict) -> list:
-    """A data-driven supernet's sizes, largest first: (units, encoder parameters, one error array per seed)."""
+    """A data-driven supernet's sizes, largest first: (units, encoder parameters per seed, errors per seed).
+
+    The parameter counts are per seed: each seed's learned scores may keep different units at one size.
+    """
     sizes = sorted({k for r in model_runs.values() for k in r["size"]}, reverse=True)
-    return [(k, next(r["size"][k][1] for r in model_runs.values() if k in r["size"]) or 0,
+    return [(k, [r["size"][k][1] or 0 for r in model_runs.values() if k in r["size"]],
              [r["size"][k][0] for r in model_runs.values() if k in r["size"]]) for k in sizes]
 
 
@@ -304,18 +332,22 @@ def main() -> None:
                   "Sizes count units, and units differ in size (an FFN unit has about 6x the parameters of an "
                   "MHSA unit), so each trained size is compared with the individually trained models at its "
                   "encoder's parameter count: per test utterance, the errors interpolated linearly between the two "
-                  "individual models whose parameter counts bracket it (outside their range: the nearest model).",
+                  "individual models whose parameter counts bracket it (outside their range: the nearest model). "
+                  "Seeds may keep different units at one size: each seed is matched at its own count (the "
+                  "bootstrap also resamples the individual models' seeds).",
                   "", "| model | size (units) | encoder params | WER % | individual models matched | a - b | "
                   "95% interval | verdict |", "|---|---:|---:|---:|---|---:|---|---|"]
         for m in sized:
             for k, params, errs in trained_sizes(runs[m]):
                 match = "-"
                 cells = "- | - | -"
-                if params and any(individual(d) for d in individual_params):
-                    matched, match = matched_individual(params, individual_params, individual)
-                    point, lo, hi = paired_bootstrap(errs, matched, words)
+                if all(params) and any(individual(d) for d in individual_params):
+                    weights, how = zip(*(matched_weights(q, individual_params, individual) for q in params))
+                    match = "; ".join(dict.fromkeys(how))  # one description per distinct parameter count
+                    point, lo, hi = matched_bootstrap(errs, weights, individual, words)
                     cells = f"{point:+.2f} | [{lo:+.2f}, {hi:+.2f}] | {verdict(lo, hi)}"
-                lines.append(f"| {label.get(m, m)} | {k} | {params:,} | {wer(errs, words)} | {match} | {cells} |")
+                count = f"{min(params):,}" if len(set(params)) == 1 else f"{min(params):,}-{max(params):,}"
+                lines.append(f"| {label.get(m, m)} | {k} | {count} | {wer(errs, words)} | {match} | {cells} |")
 
     lines += ["", "## Training cost and operating point (seed 0)", "",
               "Median epoch time x epochs (the 2 cores were shared with other work at times: rough), updates, and "
@@ -369,7 +401,7 @@ def main() -> None:
                 draw(bx, m, [individual_params[d] / 1e6 for d in ds], errs, **style)
     for m in sized:
         _, params, errs = zip(*trained_sizes(runs[m]))
-        draw(bx, m, [q / 1e6 for q in params], errs, fmt="s--", color=color[m])
+        draw(bx, m, [statistics.fmean(q) / 1e6 for q in params], errs, fmt="s--", color=color[m])  # seeds' mean
     ax.set_xlabel("encoder depth")
     ax.set_ylabel("test WER % (greedy CTC); bars: 95% interval")
     ax.set_yscale("log")  # 3% beside 84%: the individual and supernet curves stay apart

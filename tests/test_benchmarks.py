@@ -141,7 +141,7 @@ def test_paired_bootstrap_of_the_accuracy_study_resolves_a_real_gap_and_not_nois
 
 
 def test_data_driven_sizes_meet_individual_models_interpolated_at_their_parameter_count():
-    from collect_accuracy import matched_individual, wer_interval
+    from collect_accuracy import matched_bootstrap, matched_weights, wer_interval
 
     import numpy as np
 
@@ -151,13 +151,17 @@ def test_data_driven_sizes_meet_individual_models_interpolated_at_their_paramete
 
     def individual(d):
         return by_depth.get(d)
-    mixed, how = matched_individual(1_250, params, individual)
-    assert how == "0.75 x 3 layers + 0.25 x 6 layers" and len(mixed) == 2  # every pair of seeds
-    np.testing.assert_allclose(mixed[0], 0.75 * 4 + 0.25 * 2)
-    _, how = matched_individual(3_000, params, individual)
+    weights, how = matched_weights(1_250, params, individual)
+    assert how == "0.75 x 3 layers + 0.25 x 6 layers" and weights == {3: 0.75, 6: 0.25}
+    _, how = matched_weights(3_000, params, individual)
     assert how.startswith("nearest: 6 layers")  # nothing decoded above it
-    same, how = matched_individual(2_000, params, individual)
-    assert same is by_depth[6] and how.startswith("6 layers")
+    assert matched_weights(2_000, params, individual) == ({6: 1.0}, "6 layers (2,000, equal)")
+    # Two seeds of a supernet keeping different parameter counts at one size: each is matched at its own.
+    # Individual: 3 layers 40%, 6 layers 10% (its two seeds' mean); seed A at 1,250 meets 32.5%, seed B at
+    # 2,000 meets 10%; the supernet's seeds score 30% and 10%: a - b = 20 - 21.25.
+    a = [np.full(4, 3.0), np.full(4, 1.0)]
+    point, lo, hi = matched_bootstrap(a, [{3: 0.75, 6: 0.25}, {6: 1.0}], individual, words, draws=200)
+    assert point == pytest.approx(-1.25) and lo <= point <= hi
     lo, hi = wer_interval(by_depth[6], words, draws=300)
     assert 0.0 <= lo <= 10.0 <= hi <= 20.0  # seeds at 0% and 20%: the interval spans them
 
