@@ -386,7 +386,7 @@ def main() -> None:
     # Left: by depth (data-driven supernets only at full depth: their cuts were never trained). Right: by
     # encoder parameters, where a data-driven size meets the individual models it is compared with.
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5))
-    models = [m for m in rows if not m.startswith("individual")]
+    models = [m for m in rows if not m.startswith("individual") or m == f"individual{full}_ictc"]  # + the ablation
     color = {m: f"C{i}" for i, m in enumerate(models)}  # one colour per model in both panels
     for m in ["individual"] + models:
         ds = [d for d in depths if (individual(d) if m == "individual" else errors(m, d))
