@@ -106,17 +106,7 @@ def collect(exp_dir: Path, refs: dict, inference_model: str, test_set: str):
 def paired_bootstrap(a, b, words, draws=4000, seed=0):
     """WER difference a - b (points) over the mean of each side's seeds, and its 95% interval: every draw
     resamples the utterances (paired) and each side's seeds."""
-    A, B = np.stack(a), np.stack(b)
-    rng = np.random.default_rng(seed)
-    n = len(words)
-    point = 100 * (A.mean(0).sum() - B.mean(0).sum()) / words.sum()
-    diffs = np.empty(draws)
-    for i in range(draws):
-        u = rng.integers(n, size=n)
-        sa, sb = rng.integers(len(A), size=len(A)), rng.integers(len(B), size=len(B))
-        diffs[i] = 100 * (A[sa][:, u].mean(0).sum() - B[sb][:, u].mean(0).sum()) / words[u].sum()
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return point, lo, hi
+    return matched_bootstrap(a, [{0: 1.0}] * len(a), {0: b}.get, words, draws, seed)  # b: one "depth"
 
 
 def wer_interval(errors_list, words, draws=2000, seed=0):
@@ -149,7 +139,7 @@ def matched_weights(params: int, individual_params: dict, individual) -> tuple:
 
 
 def matched_bootstrap(a, weights, individual, words, draws=4000, seed=0):
-    """As :func:`paired_bootstrap`, against the individual models interpolated per seed of ``a``.
+    """WER difference a - b (points) and its 95% interval, b: the individual models interpolated per seed of a.
 
     A data-driven supernet's seeds may keep different parameter counts at one size, so each seed of ``a``
     has its own ``weights`` ({depth: weight}, from :func:`matched_weights`). Every draw resamples the
@@ -386,7 +376,7 @@ def main() -> None:
     # Left: by depth (data-driven supernets only at full depth: their cuts were never trained). Right: by
     # encoder parameters, where a data-driven size meets the individual models it is compared with.
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5))
-    models = [m for m in rows if not m.startswith("individual") or m == f"individual{full}_ictc"]  # + the ablation
+    models = [m for m in rows if not m.startswith("individual") or m in compared_with_supernet(rows, full)]
     color = {m: f"C{i}" for i, m in enumerate(models)}  # one colour per model in both panels
     for m in ["individual"] + models:
         ds = [d for d in depths if (individual(d) if m == "individual" else errors(m, d))
