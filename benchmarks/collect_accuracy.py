@@ -193,8 +193,8 @@ def trained_sizes(model_runs: dict) -> list:
     The parameter counts are per seed: each seed's learned scores may keep different units at one size.
     """
     sizes = sorted({k for r in model_runs.values() for k in r["size"]}, reverse=True)
-    return [(k, [r["size"][k][1] or 0 for r in model_runs.values() if k in r["size"]],
-             [r["size"][k][0] for r in model_runs.values() if k in r["size"]]) for k in sizes]
+    seeds = {k: [r["size"][k] for r in model_runs.values() if k in r["size"]] for k in sizes}  # (errors, params)
+    return [(k, [params or 0 for _, params in seeds[k]], [errs for errs, _ in seeds[k]]) for k in sizes]
 
 
 def compared_with_supernet(rows, full: int) -> list:
@@ -376,7 +376,7 @@ def main() -> None:
     # Left: by depth (data-driven supernets only at full depth: their cuts were never trained). Right: by
     # encoder parameters, where a data-driven size meets the individual models it is compared with.
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.5))
-    models = [m for m in rows if not m.startswith("individual") or m in compared_with_supernet(rows, full)]
+    models = [m for m in rows if not m.startswith("individual") or m in variants]  # + the ablation
     color = {m: f"C{i}" for i, m in enumerate(models)}  # one colour per model in both panels
     for m in ["individual"] + models:
         ds = [d for d in depths if (individual(d) if m == "individual" else errors(m, d))
